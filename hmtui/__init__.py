@@ -1,0 +1,3 @@
+"""hmtui: a keyboard-driven terminal client for Heymarket shared inboxes."""
+
+__version__ = "0.1.0"

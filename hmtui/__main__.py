@@ -1,0 +1,5 @@
+import sys
+
+from hmtui.cli import main
+
+sys.exit(main())

@@ -1,0 +1,359 @@
+"""The async Heymarket client: one httpx.AsyncClient, JWT auth, bounded retries, typed results."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from datetime import datetime, timezone
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import httpx
+
+from hmtui import __version__
+from hmtui.api.auth import Credentials, TokenSigner
+from hmtui.api.errors import (
+    ApiError,
+    ApiTimeoutError,
+    AuthError,
+    BadRequestError,
+    ForbiddenError,
+    MalformedResponseError,
+    NetworkError,
+    NotFoundError,
+    RateLimitedError,
+    ServerError,
+)
+from hmtui.api.models import (
+    Conversation,
+    Id,
+    Inbox,
+    Message,
+    Team,
+    format_datetime,
+    parse_items,
+)
+from hmtui.api.paging import Pager
+from hmtui.api.retry import RetryEvent, RetryPolicy, parse_retry_after
+from hmtui.safe_text import one_line
+
+DEFAULT_BASE_URL = "https://api.heymarket.com"
+DEFAULT_TIMEOUT = httpx.Timeout(20.0, connect=6.0)
+
+log = logging.getLogger("hmtui.api")
+T = TypeVar("T")
+
+# Keys under which an API might wrap a list; the docs show bare arrays.
+_LIST_WRAPPERS = ("data", "items", "results", "inboxes", "conversations", "messages")
+
+
+def validate_base_url(base_url: str) -> str:
+    parts = urlsplit(base_url.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"invalid base URL {one_line(base_url, 80)!r}: expected http(s)://host")
+    return base_url.strip().rstrip("/")
+
+
+class HeymarketClient:
+    """Every call the app and the CLI make to Heymarket.
+
+    Reads retry on 429 (honouring Retry-After), 5xx, malformed JSON, connect errors and timeouts,
+    up to `retry.attempts` tries. A 401 re-signs the token and retries once; a second 401 is an
+    AuthError. Use as `async with HeymarketClient(...) as client:`.
+    """
+
+    def __init__(
+        self,
+        credentials: Credentials,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        clock: Callable[[], float] = time.time,
+        timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+        retry: RetryPolicy | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        on_retry: Callable[[RetryEvent], None] | None = None,
+    ) -> None:
+        self.base_url = validate_base_url(base_url)
+        self.signer = TokenSigner(credentials, clock=clock)
+        self.retry = retry or RetryPolicy()
+        self.on_retry = on_retry
+        self._clock = clock
+        self._sleep = sleep
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url,
+            timeout=timeout,
+            transport=transport,
+            limits=httpx.Limits(max_connections=8, max_keepalive_connections=8),
+            headers={"User-Agent": f"hmtui/{__version__}", "Accept": "application/json"},
+            follow_redirects=False,
+        )
+        self.requests: Counter[str] = Counter()  # by "METHOD /path"
+        self.skipped: Counter[str] = Counter()  # unusable items dropped, by kind
+
+    async def __aenter__(self) -> HeymarketClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    async def inboxes(self) -> list[Inbox]:
+        data = await self._json("GET", "/v1/inboxes")
+        return self._items(data, Inbox.from_raw, "inbox", "GET", "/v1/inboxes")
+
+    async def team(self) -> Team:
+        data = await self._json("GET", "/v1/team")
+        if not isinstance(data, Mapping):
+            raise MalformedResponseError("expected a team object", method="GET", path="/v1/team")
+        team = Team.from_raw(data)
+        self._count_skipped("team member", team.skipped_members)
+        return team
+
+    async def conversations(
+        self,
+        inbox_id: Id,
+        member_id: Id,
+        *,
+        closed: bool | None = None,
+        unread: bool | None = None,
+        before: datetime | None = None,
+    ) -> list[Conversation]:
+        """One page of an inbox's conversations, updated before `before` (newest if None)."""
+        filters: dict[str, Any] = {"inboxes": [inbox_id]}
+        if closed is not None:
+            filters["closed"] = closed
+        if unread is not None:
+            filters["unread"] = unread
+        body: dict[str, Any] = {"id": member_id, "filters": filters}
+        if before is not None:
+            body["date"] = format_datetime(before)
+        data = await self._json("POST", "/v1/conversations", body=body)
+        return self._items(data, Conversation.from_raw, "conversation", "POST", "/v1/conversations")
+
+    async def conversation(self, conversation_id: Id) -> Conversation:
+        path = f"/v1/conversations/{conversation_id}"
+        data = await self._json("GET", path, label="/v1/conversations/{id}")
+        item = Conversation.from_raw(data) if isinstance(data, Mapping) else None
+        if item is None:
+            raise MalformedResponseError("expected a conversation object", method="GET", path=path)
+        return item
+
+    async def messages(self, inbox_id: Id, phone: str, *, before: int | None = None) -> list[Message]:
+        """One page of a thread, older than `before` (Unix seconds; newest if None)."""
+        params: dict[str, Any] = {"phoneNumber": normalize_phone(phone), "inboxID": inbox_id}
+        if before is not None:
+            params["timestamp"] = int(before)
+        data = await self._json("GET", "/v1/messages", params=params)
+        return self._items(data, Message.from_raw, "message", "GET", "/v1/messages")
+
+    # -- paging --------------------------------------------------------------------------------
+
+    def conversation_pager(
+        self, inbox_id: Id, member_id: Id, *, closed: bool | None = None, unread: bool | None = None
+    ) -> Pager[Conversation]:
+        async def fetch(bound: int | None) -> list[Conversation]:
+            before = None if bound is None else datetime.fromtimestamp(bound, timezone.utc)
+            return await self.conversations(inbox_id, member_id, closed=closed, unread=unread, before=before)
+
+        return Pager(fetch, item_id=lambda c: c.id, item_time=lambda c: c.updated)
+
+    def message_pager(self, inbox_id: Id, phone: str) -> Pager[Message]:
+        async def fetch(bound: int | None) -> list[Message]:
+            return await self.messages(inbox_id, phone, before=bound)
+
+        return Pager(fetch, item_id=lambda m: m.id, item_time=lambda m: m.date)
+
+    def iter_conversations(
+        self, inbox_id: Id, member_id: Id, *, closed: bool | None = None, unread: bool | None = None
+    ) -> AsyncIterator[Conversation]:
+        """Every conversation of an inbox, newest `updated` first, each once."""
+        return aiter(self.conversation_pager(inbox_id, member_id, closed=closed, unread=unread))
+
+    def iter_messages(self, inbox_id: Id, phone: str) -> AsyncIterator[Message]:
+        """A whole thread, newest first, each message once."""
+        return aiter(self.message_pager(inbox_id, phone))
+
+    # -- triage --------------------------------------------------------------------------------
+    # open/close/read/unread set a state, so repeating one is harmless and they retry like reads.
+    # reassign names the current owner and transfer moves the conversation: after a success that
+    # lost its answer, a repeat would fail or act twice, so they retry only when the request
+    # surely never took effect (no connection made, or 429).
+
+    async def open(self, inbox_id: Id, user_id: Id, target: str) -> None:
+        await self._triage("open", {"inbox_id": inbox_id, "user_id": user_id, "target": target})
+
+    async def close(self, inbox_id: Id, user_id: Id, target: str) -> None:
+        await self._triage("close", {"inbox_id": inbox_id, "user_id": user_id, "target": target})
+
+    async def mark_read(self, inbox_id: Id, user_id: Id, target: str) -> None:
+        await self._triage("read", {"inbox_id": inbox_id, "user_id": user_id, "target": target})
+
+    async def mark_unread(self, inbox_id: Id, user_id: Id, target: str) -> None:
+        await self._triage("unread", {"inbox_id": inbox_id, "user_id": user_id, "target": target})
+
+    async def reassign(self, inbox_id: Id, user_id: Id, reassign_id: Id, target: str) -> None:
+        body = {"inbox_id": inbox_id, "user_id": user_id, "reassign_id": reassign_id, "target": target}
+        await self._triage("reassign", body, idempotent=False)
+
+    async def transfer(self, conversation_id: Id, transfer_inbox_id: Id) -> None:
+        body = {"conversation_id": conversation_id, "transfer_inbox_id": transfer_inbox_id}
+        await self._triage("transfer", body, idempotent=False)
+
+    async def _triage(self, action: str, body: dict[str, Any], *, idempotent: bool = True) -> None:
+        # Each answers the string "ok"; any 2xx is success, whatever the body.
+        await self._send("POST", f"/v1/conversations/{action}", body=body, idempotent=idempotent)
+
+    # -- plumbing ------------------------------------------------------------------------------
+
+    def _items(self, data: Any, parse: Callable[[Mapping[str, Any]], T | None], kind: str, method: str, path: str) -> list[T]:
+        if isinstance(data, Mapping):
+            data = next((data[k] for k in _LIST_WRAPPERS if isinstance(data.get(k), list)), data)
+        if not isinstance(data, list):
+            raise MalformedResponseError(f"expected a list of {kind} objects", method=method, path=path)
+        items, skipped = parse_items(data, parse)
+        self._count_skipped(kind, skipped)
+        return items
+
+    def _count_skipped(self, kind: str, skipped: int) -> None:
+        if skipped:
+            self.skipped[kind] += skipped
+            log.warning("skipped %d unusable %s item(s) from the server", skipped, kind)
+
+    async def _json(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
+                    body: Any = None, label: str | None = None) -> Any:
+        _, data = await self._send(method, path, params=params, body=body, decode=True, label=label)
+        return data
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+        idempotent: bool = True,
+        decode: bool = False,
+        label: str | None = None,
+    ) -> tuple[httpx.Response, Any]:
+        """Send with auth and retries: the 2xx response, and its decoded JSON if `decode`."""
+        label = f"{method} {label or path}"
+        retries = 0
+        resigned = False
+        while True:
+            self.requests[label] += 1
+            outcome, may_have_acted, retry_after = await self._attempt(method, path, params, body, decode)
+            if not isinstance(outcome, ApiError):
+                return outcome
+            error = outcome
+            if isinstance(error, AuthError) and not resigned:
+                # The token may have been rejected for its age or a clock skew: sign afresh, once.
+                resigned = True
+                self.signer.invalidate()
+                continue
+            retries += 1
+            if (
+                not error.retryable
+                or retries >= self.retry.attempts
+                or (not idempotent and may_have_acted)
+            ):
+                raise error
+            delay = self.retry.delay(retries, retry_after)
+            log.info("%s failed (%s); retry %d in %.1f s", label, error, retries, delay)
+            if self.on_retry is not None:
+                self.on_retry(RetryEvent(method, path, retries, delay, error))
+            await self._sleep(delay)
+
+    async def _attempt(
+        self, method: str, path: str, params: Mapping[str, Any] | None, body: Any, decode: bool
+    ) -> tuple[tuple[httpx.Response, Any] | ApiError, bool, float | None]:
+        """One try: (the response, or the error; whether the server may have acted; Retry-After)."""
+        where = {"method": method, "path": path}
+        headers = {"Authorization": f"Bearer {self.signer.token()}"}
+        started = time.perf_counter()
+        try:
+            response = await self._http.request(method, path, params=params, json=body, headers=headers)
+        except httpx.ConnectTimeout:
+            return ApiTimeoutError(f"timed out connecting to {self._host()}", **where), False, None
+        except httpx.PoolTimeout:
+            return ApiTimeoutError("timed out waiting for a free connection", **where), False, None
+        except httpx.TimeoutException:
+            return ApiTimeoutError(f"{self._host()} did not answer in time", **where), True, None
+        except httpx.ConnectError as exc:
+            return NetworkError(f"cannot reach {self._host()} ({_reason(exc)})", **where), False, None
+        except httpx.TransportError as exc:
+            return NetworkError(f"connection to {self._host()} failed ({_reason(exc)})", **where), True, None
+        elapsed = (time.perf_counter() - started) * 1000
+        request_id = response.headers.get("x-request-id")
+        log.debug("%s %s -> %d in %.0f ms (request id %s)", method, path, response.status_code, elapsed, request_id)
+        where["request_id"] = request_id  # type: ignore[assignment]
+        status = response.status_code
+        if 200 <= status < 300:
+            data = None
+            if decode:
+                try:
+                    data = json.loads(response.content)
+                except (ValueError, UnicodeDecodeError):
+                    return MalformedResponseError("the server sent malformed JSON", status=status, **where), True, None
+            return (response, data), True, None
+        detail = _error_detail(response)
+        if status == 401:
+            return AuthError(
+                "credentials rejected (401): check the secret id and secret key "
+                "(HEYMARKET_SECRET_ID / HEYMARKET_SECRET_KEY)", status=status, **where), True, None
+        if status == 403:
+            return ForbiddenError(f"access denied (403){detail}", status=status, **where), True, None
+        if status == 404:
+            return NotFoundError(f"not found (404){detail}", status=status, **where), True, None
+        if status == 429:
+            retry_after = parse_retry_after(response.headers.get("retry-after"), now=self._clock())
+            # A 429 means the request was turned away before it was processed.
+            return RateLimitedError("rate limited by the server (429)", retry_after=retry_after,
+                                    status=status, **where), False, retry_after
+        if status == 400 or status == 422:
+            return BadRequestError(f"the server refused the request ({status}){detail}", status=status, **where), True, None
+        if status >= 500:
+            return ServerError(f"server error ({status}){detail}", status=status, **where), True, None
+        return ApiError(f"unexpected HTTP {status}{detail}", status=status, **where), True, None
+
+    def _host(self) -> str:
+        return urlsplit(self.base_url).netloc
+
+
+def normalize_phone(phone: str) -> str:
+    """E.164 without the `+`, as /v1/messages wants it: "+1 (415) 555-0100" -> "14155550100"."""
+    digits = "".join(ch for ch in phone if ch.isdigit())
+    return digits or phone.strip()
+
+
+def _reason(exc: Exception) -> str:
+    text = one_line(str(exc), 120)
+    return text or type(exc).__name__
+
+
+def _error_detail(response: httpx.Response) -> str:
+    """A short, safe ": detail" from an error body of any shape, or "" (an HTML page says nothing useful)."""
+    content_type = response.headers.get("content-type", "")
+    text = response.text if response.content else ""
+    if "html" in content_type or text.lstrip()[:1] == "<":
+        return ""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return f": {one_line(text, 160)}" if text.strip() else ""
+    if isinstance(data, Mapping):
+        for key in ("message", "error", "errors", "detail"):
+            value = data.get(key)
+            if value:
+                return f": {one_line(value if isinstance(value, str) else json.dumps(value), 160)}"
+    if isinstance(data, str) and data.strip():
+        return f": {one_line(data, 160)}"
+    return ""

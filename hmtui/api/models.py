@@ -1,0 +1,321 @@
+"""Heymarket objects as dataclasses that keep the raw dict.
+
+Parsing is tolerant: unknown fields stay in `raw`, a missing or wrong-typed field becomes None or
+a default, and an item that cannot be used at all (not an object, or without an id) is skipped and
+counted by `parse_items`, never raised to the caller.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, TypeVar
+
+from hmtui.api.semantics import (
+    MessageKind,
+    classify_message,
+    conversation_closed,
+    conversation_unread,
+    delivery_failed,
+)
+
+Id = int | str
+Raw = dict[str, Any]
+
+_RFC3339 = re.compile(
+    r"^\s*(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d+))?"
+    r"\s*(?:([Zz])|([+-])(\d{2}):?(\d{2}))?\s*$"
+)
+# Unix times outside this range are more likely a wrong field than a date.
+_PLAUSIBLE_UNIX = (946684800, 32503680000)  # 2000-01-01 .. 3000-01-01
+
+
+def parse_datetime(value: object) -> datetime | None:
+    """An aware UTC datetime from RFC 3339 (fraction and offset optional; no offset means UTC),
+    or from Unix seconds. Anything else is None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        if not math.isfinite(value) or not _PLAUSIBLE_UNIX[0] < value < _PLAUSIBLE_UNIX[1]:
+            return None
+        return datetime.fromtimestamp(value, timezone.utc)
+    if not isinstance(value, str):
+        return None
+    match = _RFC3339.match(value)
+    if not match:
+        return None
+    year, month, day, hour, minute, second, frac, zulu, sign, off_h, off_m = match.groups()
+    try:
+        micro = int((frac or "0")[:6].ljust(6, "0"))
+        offset = timezone.utc
+        if sign:
+            delta = timedelta(hours=int(off_h), minutes=int(off_m))
+            offset = timezone(-delta if sign == "-" else delta)
+        # A leap second (":60") is clamped rather than rejected.
+        moment = datetime(
+            int(year), int(month), int(day), int(hour), int(minute), min(int(second), 59),
+            micro, tzinfo=offset,
+        )
+    except ValueError:
+        return None
+    return moment.astimezone(timezone.utc)
+
+
+def format_datetime(moment: datetime) -> str:
+    """RFC 3339 in UTC with a Z, whole seconds unless there is a fraction."""
+    moment = moment.astimezone(timezone.utc)
+    if moment.microsecond:
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_id(value: object) -> Id | None:
+    """Ids arrive as ints or strings; a numeric string becomes an int so both compare equal."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        value = value.strip()
+        if not value:
+            return None
+        if value.isdigit() and value.isascii():
+            return int(value)
+        return value
+    return None
+
+
+def _str(value: object) -> str | None:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def _bool(value: object, default: bool = False) -> bool:
+    return value if isinstance(value, bool) else default
+
+
+def _ids(value: object) -> list[Id]:
+    if not isinstance(value, list):
+        return []
+    return [i for i in (parse_id(v) for v in value) if i is not None]
+
+
+def _strs(value: object) -> list[str]:
+    if not isinstance(value, list):
+        return []
+    return [s for s in (_str(v) for v in value) if s]
+
+
+@dataclass(slots=True)
+class Inbox:
+    id: Id
+    name: str
+    phone: str | None
+    phones: list[str]
+    members: list[Id]
+    team: Id | None
+    raw: Raw = field(repr=False, compare=False)
+
+    @classmethod
+    def from_raw(cls, raw: Mapping[str, Any]) -> Inbox | None:
+        id_ = parse_id(raw.get("id"))
+        if id_ is None:
+            return None
+        phones = _strs(raw.get("phones"))
+        phone = _str(raw.get("phone")) or (phones[0] if phones else None)
+        return cls(
+            id=id_,
+            name=_str(raw.get("name")) or "",
+            phone=phone,
+            phones=phones,
+            members=_ids(raw.get("members")),
+            team=parse_id(raw.get("team")),
+            raw=dict(raw),
+        )
+
+
+@dataclass(slots=True)
+class TeamMember:
+    id: Id
+    name: str
+    role: str | None
+    raw: Raw = field(repr=False, compare=False)
+
+    @classmethod
+    def from_raw(cls, raw: Mapping[str, Any]) -> TeamMember | None:
+        id_ = parse_id(raw.get("id"))
+        if id_ is None:
+            return None
+        return cls(id=id_, name=_str(raw.get("name")) or "", role=_str(raw.get("role")), raw=dict(raw))
+
+
+@dataclass(slots=True)
+class Team:
+    id: Id | None
+    name: str
+    members: list[TeamMember]
+    skipped_members: int
+    raw: Raw = field(repr=False, compare=False)
+
+    @classmethod
+    def from_raw(cls, raw: Mapping[str, Any]) -> Team:
+        members, skipped = parse_items(raw.get("members"), TeamMember.from_raw)
+        return cls(
+            id=parse_id(raw.get("id")),
+            name=_str(raw.get("name")) or "",
+            members=members,
+            skipped_members=skipped,
+            raw=dict(raw),
+        )
+
+    def member(self, member_id: Id | None) -> TeamMember | None:
+        return next((m for m in self.members if m.id == member_id), None)
+
+
+def _last_message_text(raw: Mapping[str, Any]) -> str | None:
+    # `last_msg` is seen only by some integrations, with no documented shape.
+    last = raw.get("last_msg")
+    if isinstance(last, Mapping):
+        last = last.get("text")
+    return _str(last)
+
+
+@dataclass(slots=True)
+class Conversation:
+    id: Id
+    inbox_id: Id | None
+    target: str | None
+    name: str | None
+    status: str | None
+    assigned: Id | None
+    created: datetime | None
+    updated: datetime | None
+    unread: bool
+    last_message: str | None
+    raw: Raw = field(repr=False, compare=False)
+
+    @classmethod
+    def from_raw(cls, raw: Mapping[str, Any]) -> Conversation | None:
+        id_ = parse_id(raw.get("id"))
+        if id_ is None:
+            return None
+        assigned = parse_id(raw.get("assigned"))
+        return cls(
+            id=id_,
+            inbox_id=parse_id(raw.get("inbox")),
+            target=_str(raw.get("target")),
+            name=_str(raw.get("name")),
+            status=_str(raw.get("status")),
+            assigned=None if assigned == 0 else assigned,
+            created=parse_datetime(raw.get("created")),
+            updated=parse_datetime(raw.get("updated")),
+            unread=conversation_unread(raw),
+            last_message=_last_message_text(raw),
+            raw=dict(raw),
+        )
+
+    @property
+    def closed(self) -> bool:
+        return conversation_closed(self.status)
+
+    @property
+    def display_name(self) -> str:
+        """The contact's name, or their number when there is none (not yet cleaned for display)."""
+        name = (self.name or "").strip()
+        return name or self.target or f"conversation {self.id}"
+
+
+@dataclass(slots=True)
+class Message:
+    id: Id
+    date: datetime | None
+    updated: datetime | None
+    text: str | None
+    author: str | None
+    user: Id | None
+    phone: str | None
+    target: str | None
+    type: str | None
+    status: str | None
+    media: str | None
+    link_url: str | None
+    flagged: bool
+    kind: MessageKind
+    raw: Raw = field(repr=False, compare=False)
+
+    @classmethod
+    def from_raw(cls, raw: Mapping[str, Any]) -> Message | None:
+        id_ = parse_id(raw.get("id"))
+        if id_ is None:
+            return None
+        return cls(
+            id=id_,
+            date=parse_datetime(raw.get("date")),
+            updated=parse_datetime(raw.get("updated")),
+            text=_str(raw.get("text")),
+            author=_str(raw.get("author")),
+            user=parse_id(raw.get("user")),
+            phone=_str(raw.get("phone")),
+            target=_str(raw.get("target")),
+            type=_str(raw.get("type")),
+            status=_str(raw.get("status")),
+            media=_media_url(raw.get("media")),
+            link_url=_str(raw.get("link_url")),
+            flagged=_bool(raw.get("flagged")),
+            kind=classify_message(raw),
+            raw=dict(raw),
+        )
+
+    @property
+    def failed(self) -> bool:
+        return delivery_failed(self.status)
+
+    @property
+    def timestamp(self) -> float | None:
+        return self.date.timestamp() if self.date else None
+
+
+def _media_url(value: object) -> str | None:
+    # Documented as "a URL on MMS"; tolerate a list of URLs or objects with a `url`.
+    if isinstance(value, list):
+        value = next((v for v in value if v), None)
+    if isinstance(value, Mapping):
+        value = value.get("url")
+    text = _str(value)
+    return text or None
+
+
+T = TypeVar("T")
+
+
+def parse_items(value: object, parse: Callable[[Mapping[str, Any]], T | None]) -> tuple[list[T], int]:
+    """Parse a JSON array of objects: (the usable items, how many were skipped)."""
+    if not isinstance(value, list):
+        return [], 0
+    items: list[T] = []
+    skipped = 0
+    for raw in value:
+        item = parse(raw) if isinstance(raw, Mapping) else None
+        if item is None:
+            skipped += 1
+        else:
+            items.append(item)
+    return items, skipped
+
+
+def sort_key_newest_first(time: datetime | None, id_: Id) -> tuple[float, int, int | str]:
+    """Sort key (ascending = newest first) that never compares an int id with a str id."""
+    stamp = time.timestamp() if time else -math.inf
+    return (-stamp, 0, -id_) if isinstance(id_, int) else (-stamp, 1, id_)
+
+
+def sorted_newest_first(items: Iterable[T], time: Callable[[T], datetime | None], id_: Callable[[T], Id]) -> list[T]:
+    return sorted(items, key=lambda item: sort_key_newest_first(time(item), id_(item)))

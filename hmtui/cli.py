@@ -1,0 +1,378 @@
+"""The `hmtui` command: the TUI, the scriptable subcommands and the fake server, on one API layer."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+from typing import Any, NoReturn, TextIO
+
+from hmtui import __version__
+from hmtui.api import (
+    ApiError,
+    Conversation,
+    Credentials,
+    HeymarketClient,
+    Id,
+    Inbox,
+    Message,
+    MessageKind,
+    RetryPolicy,
+)
+from hmtui.api.client import validate_base_url
+from hmtui.api.models import parse_id
+from hmtui.config import Config, ConfigError, load_config, log_dir
+from hmtui.logs import setup_logging
+from hmtui.safe_text import clean_text, dumps_terminal_safe, one_line
+
+log = logging.getLogger("hmtui.cli")
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class UsageError(Exception):
+    """Bad arguments: exit 2 with one line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see `{self.prog} --help`)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    # Global options are accepted before or after the subcommand; SUPPRESS keeps a subcommand's
+    # copy from overwriting a value given before it.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="full tracebacks and request logging on stderr (secrets redacted)")
+    common.add_argument("--base-url", metavar="URL", default=argparse.SUPPRESS,
+                        help="Heymarket API base URL (default: $HEYMARKET_BASE_URL or https://api.heymarket.com)")
+
+    parser = _Parser(prog="hmtui", parents=[common],
+                     description="A keyboard-driven terminal client for Heymarket shared inboxes.")
+    parser.set_defaults(debug=False, base_url=None, command=None)
+    parser.add_argument("--version", action="version", version=f"hmtui {__version__}")
+    parser.add_argument("--inbox", metavar="ID", help="open the TUI on this inbox")
+    parser.add_argument("--phone", metavar="NUMBER", help="open the TUI on this conversation (with --inbox)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser("inboxes", parents=[common], help="list the team's inboxes")
+    p.add_argument("--json", action="store_true", help="JSON Lines: one raw inbox object per line")
+
+    p = sub.add_parser("conversations", parents=[common], help="list an inbox's conversations, newest first")
+    p.add_argument("--inbox", metavar="ID", required=True, help="inbox id (see `hmtui inboxes`)")
+    p.add_argument("--status", choices=("open", "closed", "all"), default="all", help="default: all")
+    p.add_argument("--unread", action="store_true", help="only unread conversations")
+    p.add_argument("--user", metavar="ID", help="member id to list as (default: user_id in the config, "
+                                                "else the inbox's first member)")
+    p.add_argument("--limit", metavar="N", type=_positive_int, help="stop after N conversations")
+    p.add_argument("--json", action="store_true", help="JSON Lines: one raw conversation object per line")
+
+    p = sub.add_parser("history", parents=[common], help="print a whole conversation thread, oldest first")
+    p.add_argument("--inbox", metavar="ID", required=True, help="inbox id")
+    p.add_argument("--phone", metavar="NUMBER", required=True, help="the customer's number")
+    p.add_argument("--json", action="store_true", help="JSON Lines: one raw message object per line")
+
+    p = sub.add_parser("fake-server", parents=[common], help="run the built-in fake Heymarket server")
+    _fake_options(p)
+    p.add_argument("--port", type=_port, default=0, help="port (default: any free one)")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+
+    p = sub.add_parser("demo", parents=[common], help="open hmtui on the built-in fake server, no account needed")
+    _fake_options(p)
+    return parser
+
+
+def _fake_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--seed", type=int, default=7, help="data seed (default: 7)")
+    p.add_argument("--cursor", choices=("exclusive", "inclusive"), default="exclusive",
+                   help="how the paging bound compares (default: exclusive)")
+    p.add_argument("--order", choices=("newest", "oldest", "shuffled"), default="newest",
+                   help="order of items in a page (default: newest)")
+    p.add_argument("--page-size", type=_positive_int, default=None, help="conversations per page")
+    p.add_argument("--message-page-size", type=_positive_int, default=None, help="messages per page")
+    p.add_argument("--latency", type=float, default=0.0, help="seconds added to every response")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {one_line(text, 40)!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {value}")
+    return value
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {one_line(text, 40)!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"not a port number: {value}")
+    return value
+
+
+def _id(text: str, what: str) -> Id:
+    value = parse_id(text)
+    if value is None:
+        raise UsageError(f"{what} must be an id, got {one_line(text, 40)!r}")
+    return value
+
+
+# -- entry point ---------------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    debug = "--debug" in argv
+    try:
+        args = build_parser().parse_args(argv)
+        return _dispatch(args)
+    except UsageError as exc:
+        return _fail(f"error: {exc}", EXIT_USAGE)
+    except ConfigError as exc:
+        return _fail(f"error: {exc}", EXIT_USAGE)
+    except ApiError as exc:
+        log.debug("API error", exc_info=True)
+        if debug:
+            raise
+        return _fail(f"error: {exc}", EXIT_FAILURE)
+    except KeyboardInterrupt:
+        return _fail("interrupted", EXIT_INTERRUPTED)
+    except BrokenPipeError:
+        # The reader went away (`| head`): not an error; keep Python from complaining at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
+    except Exception as exc:  # the last line of defence: one line, never a traceback
+        log.exception("unexpected error")
+        if debug:
+            raise
+        return _fail(f"unexpected error: {type(exc).__name__}: {one_line(exc, 200)} "
+                     "(run with --debug for details)", EXIT_FAILURE)
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"hmtui: {message}", file=sys.stderr)
+    return code
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    command = args.command
+    if command == "fake-server":
+        setup_logging(log_dir(), debug=args.debug)
+        return run_fake_server(args)
+    if command == "demo":
+        setup_logging(log_dir(), debug=args.debug)
+        return run_demo(args)
+    config = _load(args)
+    handlers: dict[str | None, Callable[[HeymarketClient, Config, argparse.Namespace], Awaitable[int]]] = {
+        "inboxes": cmd_inboxes,
+        "conversations": cmd_conversations,
+        "history": cmd_history,
+        None: cmd_tui,
+    }
+    return asyncio.run(_with_client(config, args, handlers[command]))
+
+
+def _load(args: argparse.Namespace) -> Config:
+    config = load_config()
+    if args.base_url:
+        config.base_url = args.base_url
+    try:
+        config.base_url = validate_base_url(config.base_url)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    setup_logging(log_dir(), debug=args.debug, secrets=[config.secret_key or ""])
+    for warning in config.warnings:
+        print(f"hmtui: warning: {warning}", file=sys.stderr)
+    if not config.has_credentials:
+        raise ConfigError(config.missing_credentials_message())
+    return config
+
+
+async def _with_client(config: Config, args: argparse.Namespace,
+                       handler: Callable[[HeymarketClient, Config, argparse.Namespace], Awaitable[int]]) -> int:
+    assert config.secret_id and config.secret_key
+    credentials = Credentials(config.secret_id, config.secret_key)
+    retry = RetryPolicy(attempts=config.retries + 1)
+    async with HeymarketClient(credentials, base_url=config.base_url, timeout=config.http_timeout(),
+                               retry=retry) as client:
+        return await handler(client, config, args)
+
+
+# -- commands ------------------------------------------------------------------------------------
+
+
+async def cmd_tui(client: HeymarketClient, config: Config, args: argparse.Namespace) -> int:
+    raise UsageError("the terminal UI is not built yet; use `hmtui inboxes`, `hmtui conversations` "
+                     "or `hmtui history`")
+
+
+async def cmd_inboxes(client: HeymarketClient, config: Config, args: argparse.Namespace) -> int:
+    inboxes = await client.inboxes()
+    out = sys.stdout
+    if args.json:
+        for inbox in inboxes:
+            out.write(dumps_terminal_safe(inbox.raw) + "\n")
+    else:
+        print_inboxes(inboxes, out)
+    return EXIT_OK
+
+
+def print_inboxes(inboxes: Sequence[Inbox], out: TextIO) -> None:
+    rows = [[str(i.id), i.name, i.phone or "", str(len(i.members))] for i in inboxes]
+    write_table(["ID", "NAME", "PHONE", "MEMBERS"], rows, out)
+
+
+async def cmd_conversations(client: HeymarketClient, config: Config, args: argparse.Namespace) -> int:
+    inbox_id = _id(args.inbox, "--inbox")
+    member_id = await resolve_member(client, config, inbox_id, args.user)
+    closed = {"open": False, "closed": True, "all": None}[args.status]
+    unread = True if args.unread else None
+    items: list[Conversation] = []
+    stream = client.iter_conversations(inbox_id, member_id, closed=closed, unread=unread)
+    async for conversation in stream:
+        # Filter here too: a server that ignores a filter must not change what we print.
+        if closed is not None and conversation.closed != closed:
+            continue
+        if unread and not conversation.unread:
+            continue
+        items.append(conversation)
+        if args.json:
+            sys.stdout.write(dumps_terminal_safe(conversation.raw) + "\n")
+        if args.limit is not None and len(items) >= args.limit:
+            break
+    if not args.json:
+        team = await client.team()
+        names = {m.id: m.name for m in team.members}
+        rows = [
+            [str(c.id), c.display_name, c.target or "", c.status or "", "unread" if c.unread else "",
+             names.get(c.assigned, str(c.assigned)) if c.assigned is not None else "",
+             _local(c.updated), c.last_message or ""]
+            for c in items
+        ]
+        write_table(["ID", "NAME", "NUMBER", "STATUS", "UNREAD", "ASSIGNED", "UPDATED", "LAST MESSAGE"],
+                    rows, sys.stdout, last_width=60)
+    return EXIT_OK
+
+
+async def resolve_member(client: HeymarketClient, config: Config, inbox_id: Id, user: str | None) -> Id:
+    """The member id a list call is made as: --user, then the config's user_id, then the inbox's first member."""
+    if user:
+        return _id(user, "--user")
+    if config.user_id is not None:
+        return config.user_id
+    inboxes = await client.inboxes()
+    inbox = next((i for i in inboxes if i.id == inbox_id), None)
+    if inbox is None:
+        raise UsageError(f"no inbox with id {inbox_id}; `hmtui inboxes` lists them")
+    if not inbox.members:
+        raise UsageError(f"inbox {inbox_id} has no members; pass --user ID or set user_id in the config")
+    return inbox.members[0]
+
+
+async def cmd_history(client: HeymarketClient, config: Config, args: argparse.Namespace) -> int:
+    inbox_id = _id(args.inbox, "--inbox")
+    if not any(ch.isdigit() for ch in args.phone):
+        raise UsageError(f"--phone must be a phone number, got {one_line(args.phone, 40)!r}")
+    newest_first = [m async for m in client.iter_messages(inbox_id, args.phone)]
+    out = sys.stdout
+    for message in reversed(newest_first):
+        if args.json:
+            out.write(dumps_terminal_safe(message.raw) + "\n")
+        else:
+            out.write(format_message(message) + "\n")
+    return EXIT_OK
+
+
+_ARROWS = {MessageKind.INBOUND: "<-", MessageKind.OUTBOUND: "->", MessageKind.NOTE: "note"}
+
+
+def format_message(message: Message) -> str:
+    """One message as plain text lines for a terminal, with control characters defused."""
+    head = f"{_local(message.date) or '????-??-?? ??:??'}  {_ARROWS[message.kind]:>4}  {one_line(message.author or '?', 40)}"
+    if message.failed:
+        head += f"  [{one_line(message.status, 20)}]"
+    lines = [head]
+    body = clean_text(message.text).rstrip("\n")
+    lines.extend("      " + line for line in body.split("\n") if body)
+    for url in (message.media, message.link_url):
+        if url:
+            lines.append("      " + one_line(url, 300))
+    return "\n".join(lines)
+
+
+def _local(moment: datetime | None) -> str:
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+def write_table(headers: list[str], rows: list[list[str]], out: TextIO, *, last_width: int | None = None) -> None:
+    """Aligned columns, measured in terminal cells so CJK and emoji line up; every cell cleaned."""
+    from rich.cells import cell_len, set_cell_size
+
+    cells = [[one_line(cell) for cell in row] for row in rows]
+    if last_width is not None:
+        cells = [row[:-1] + [one_line(row[-1], last_width)] for row in cells]
+    widths = [max([cell_len(h)] + [cell_len(r[i]) for r in cells]) for i, h in enumerate(headers)]
+    for row in [headers, *cells]:
+        padded = [set_cell_size(cell, widths[i]) if i < len(row) - 1 else cell for i, cell in enumerate(row)]
+        out.write("  ".join(padded).rstrip() + "\n")
+
+
+# -- the fake server -----------------------------------------------------------------------------
+
+
+def _fake_server(args: argparse.Namespace, *, port: int = 0, host: str = "127.0.0.1") -> Any:
+    from hmtui.fake import FakeHeymarket, FakeOptions
+
+    options = FakeOptions(cursor=args.cursor, order=args.order, latency=max(args.latency, 0.0))
+    if args.page_size:
+        options.conversation_page_size = args.page_size
+    if args.message_page_size:
+        options.message_page_size = args.message_page_size
+    return FakeHeymarket(seed=args.seed, options=options, host=host, port=port)
+
+
+def run_fake_server(args: argparse.Namespace) -> int:
+    try:
+        server = _fake_server(args, port=args.port, host=args.host).start()
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
+    print(f"Fake Heymarket listening on {server.url} (seed {args.seed}, {args.cursor} cursor, {args.order} pages)")
+    print(f"  export HEYMARKET_BASE_URL={server.url}")
+    print(f"  export HEYMARKET_SECRET_ID={server.secret_id}")
+    print(f"  export HEYMARKET_SECRET_KEY={server.secret_key}")
+    print("Demo credentials only. Press Ctrl-C to stop.", flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    return EXIT_OK
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    server = _fake_server(args).start()
+    try:
+        config = Config(secret_id=server.secret_id, secret_key=server.secret_key, base_url=server.url)
+        print("hmtui demo: the terminal UI is not built yet. The demo server's inboxes:")
+        return asyncio.run(_with_client(config, args, cmd_inboxes_for_demo))
+    finally:
+        server.stop()
+
+
+async def cmd_inboxes_for_demo(client: HeymarketClient, config: Config, args: argparse.Namespace) -> int:
+    print_inboxes(await client.inboxes(), sys.stdout)
+    return EXIT_OK

@@ -1,0 +1,146 @@
+"""Settings: environment variables first, then config.toml in the platformdirs config dir."""
+
+from __future__ import annotations
+
+import os
+import stat
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import platformdirs
+
+from hmtui.api.client import DEFAULT_BASE_URL
+from hmtui.api.models import Id, parse_id
+
+APP_NAME = "hmtui"
+ENV_SECRET_ID = "HEYMARKET_SECRET_ID"
+ENV_SECRET_KEY = "HEYMARKET_SECRET_KEY"
+ENV_BASE_URL = "HEYMARKET_BASE_URL"
+# Lets tests and unusual set-ups point at another config file.
+ENV_CONFIG = "HMTUI_CONFIG"
+
+DEFAULT_REFRESH_INTERVAL = 15.0
+DEFAULT_TIMEOUT = 20.0
+DEFAULT_RETRIES = 4
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message says what to fix, in one line."""
+
+
+def config_path() -> Path:
+    override = os.environ.get(ENV_CONFIG)
+    if override:
+        return Path(override).expanduser()
+    return platformdirs.user_config_path(APP_NAME) / "config.toml"
+
+
+def log_dir() -> Path:
+    return platformdirs.user_log_path(APP_NAME)
+
+
+@dataclass
+class Config:
+    secret_id: str | None = None
+    secret_key: str | None = field(default=None, repr=False)
+    base_url: str = DEFAULT_BASE_URL
+    user_id: Id | None = None
+    refresh_interval: float = DEFAULT_REFRESH_INTERVAL
+    timeout: float = DEFAULT_TIMEOUT
+    retries: int = DEFAULT_RETRIES
+    keymap: dict[str, str] = field(default_factory=dict)
+    path: Path | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def has_credentials(self) -> bool:
+        return bool(self.secret_id and self.secret_key)
+
+    def http_timeout(self) -> httpx.Timeout:
+        # Connecting should be quick; a slow answer gets the full timeout.
+        return httpx.Timeout(self.timeout, connect=min(self.timeout, 6.0))
+
+    def missing_credentials_message(self) -> str:
+        where = self.path or config_path()
+        return (
+            f"no Heymarket credentials: set {ENV_SECRET_ID} and {ENV_SECRET_KEY}, or secret_id and "
+            f"secret_key in {where}; or try `hmtui demo` to explore without an account"
+        )
+
+
+def load_config(environ: Mapping[str, str] | None = None, path: Path | None = None) -> Config:
+    """Read the config file (if any), then let the environment override it."""
+    env = os.environ if environ is None else environ
+    path = path or config_path()
+    config = Config(path=path)
+    data = _read_toml(path, config.warnings)
+    _apply_file(config, data, path)
+    if env.get(ENV_SECRET_ID):
+        config.secret_id = env[ENV_SECRET_ID].strip()
+    if env.get(ENV_SECRET_KEY):
+        config.secret_key = env[ENV_SECRET_KEY].strip()
+    if env.get(ENV_BASE_URL):
+        config.base_url = env[ENV_BASE_URL].strip()
+    return config
+
+
+def _read_toml(path: Path, warnings: list[str]) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+            mode = os.fstat(handle.fileno()).st_mode
+    except FileNotFoundError:
+        return {}
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if os.name == "posix" and mode & (stat.S_IRWXG | stat.S_IRWXO):
+        warnings.append(
+            f"{path} is readable by other users and may hold your secret key: run chmod 600 {path}"
+        )
+    return data
+
+
+def _apply_file(config: Config, data: Mapping[str, Any], path: Path) -> None:
+    def text(key: str) -> str | None:
+        value = data.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise ConfigError(f"{path}: {key} must be a string")
+        return value.strip() or None
+
+    config.secret_id = text("secret_id")
+    config.secret_key = text("secret_key")
+    config.base_url = text("base_url") or config.base_url
+    if "user_id" in data:
+        user_id = parse_id(data["user_id"])
+        if user_id is None:
+            raise ConfigError(f"{path}: user_id must be a member id (a number)")
+        config.user_id = user_id
+    config.refresh_interval = _number(data, "refresh_interval", path, minimum=1, default=config.refresh_interval)
+    config.timeout = _number(data, "timeout", path, minimum=0.1, default=config.timeout)
+    config.retries = int(_number(data, "retries", path, minimum=0, default=config.retries, whole=True))
+    keymap = data.get("keymap", {})
+    if not isinstance(keymap, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in keymap.items()
+    ):
+        raise ConfigError(f'{path}: [keymap] must map binding ids to keys, e.g. "conversation.close" = "x"')
+    config.keymap = dict(keymap)
+
+
+def _number(data: Mapping[str, Any], key: str, path: Path, *, minimum: float, default: float,
+            whole: bool = False) -> float:
+    if key not in data:
+        return default
+    value = data[key]
+    ok = isinstance(value, int) if whole else isinstance(value, (int, float))
+    if isinstance(value, bool) or not ok or value < minimum:
+        kind = "a whole number" if whole else "a number"
+        raise ConfigError(f"{path}: {key} must be {kind}, at least {minimum:g}")
+    return float(value)

@@ -1,0 +1,59 @@
+"""Shared test helpers: a fake clock, a recording MockTransport, a sleep that only records."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from hmtui.api import Credentials, HeymarketClient, RetryPolicy
+
+CREDS = Credentials("test-secret-id", "test-secret-key-0123456789-abcdefghij")
+
+
+class FakeClock:
+    def __init__(self, start: float = 1_790_000_000.0, tick: float = 0.0) -> None:
+        self.now = start
+        self.tick = tick
+
+    def __call__(self) -> float:
+        value = self.now
+        self.now += self.tick
+        return value
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class RecordingSleep:
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+
+    async def __call__(self, delay: float) -> None:
+        self.delays.append(delay)
+
+
+Handler = Callable[[httpx.Request], httpx.Response]
+
+
+def json_response(data: Any, status: int = 200, request_id: str = "req-1", **headers: str) -> httpx.Response:
+    return httpx.Response(
+        status,
+        content=json.dumps(data).encode(),
+        headers={"Content-Type": "application/json", "X-Request-Id": request_id, **headers},
+    )
+
+
+def mock_client(handler: Handler, *, clock: Callable[[], float] | None = None,
+                attempts: int = 5, sleep: RecordingSleep | None = None, **kw: Any) -> HeymarketClient:
+    return HeymarketClient(
+        CREDS,
+        base_url="https://api.example.invalid",
+        transport=httpx.MockTransport(handler),
+        clock=clock or FakeClock(),
+        retry=RetryPolicy(attempts=attempts),
+        sleep=sleep or RecordingSleep(),
+        **kw,
+    )

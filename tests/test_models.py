@@ -1,0 +1,121 @@
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from hmtui.api.models import (
+    Conversation,
+    Inbox,
+    Message,
+    Team,
+    format_datetime,
+    parse_datetime,
+    parse_id,
+    parse_items,
+)
+from hmtui.api.semantics import MessageKind, classify_message, conversation_unread, delivery_failed
+
+UTC = timezone.utc
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("2024-01-10T08:00:00Z", datetime(2024, 1, 10, 8, 0, tzinfo=UTC)),
+        ("2024-01-10T08:00:00.5Z", datetime(2024, 1, 10, 8, 0, 0, 500000, tzinfo=UTC)),
+        ("2024-01-10T08:00:00.123456789Z", datetime(2024, 1, 10, 8, 0, 0, 123456, tzinfo=UTC)),
+        ("2024-01-10T10:00:00+02:00", datetime(2024, 1, 10, 8, 0, tzinfo=UTC)),
+        ("2024-01-10T03:30:00-0430", datetime(2024, 1, 10, 8, 0, tzinfo=UTC)),
+        ("2024-01-10 08:00:00", datetime(2024, 1, 10, 8, 0, tzinfo=UTC)),
+        ("2024-01-10t08:00:00z", datetime(2024, 1, 10, 8, 0, tzinfo=UTC)),
+        (1704873600, datetime(2024, 1, 10, 8, 0, tzinfo=UTC)),
+    ],
+)
+def test_dates_parse_from_rfc3339_with_or_without_fraction_or_offset(text, expected) -> None:
+    assert parse_datetime(text) == expected
+
+
+@pytest.mark.parametrize("bad", [None, "", "yesterday", "2024-13-40T99:00:00Z", True, [], {}, float("nan"), -5])
+def test_bad_dates_are_none(bad) -> None:
+    assert parse_datetime(bad) is None
+
+
+def test_format_datetime_round_trips() -> None:
+    moment = datetime(2024, 1, 10, 8, 0, tzinfo=timezone(timedelta(hours=2)))
+    assert format_datetime(moment) == "2024-01-10T06:00:00Z"
+    assert parse_datetime(format_datetime(moment)) == moment
+
+
+def test_ids_accept_ints_and_strings_alike() -> None:
+    assert parse_id(5) == parse_id("5") == parse_id(5.0) == 5
+    assert parse_id("abc") == "abc"
+    assert parse_id(True) is None and parse_id(None) is None and parse_id("  ") is None
+
+
+def test_unusable_items_are_skipped_and_counted_and_the_rest_kept() -> None:
+    raw = [
+        {"id": 1, "text": "hi", "date": "2024-01-10T08:00:00Z", "brand_new_field": {"x": 1}},
+        "not an object",
+        None,
+        {"text": "no id"},
+        {"id": 2, "text": None, "date": 12, "author": ["wrong"], "user": {"weird": 1}, "flagged": "yes"},
+    ]
+    items, skipped = parse_items(raw, Message.from_raw)
+    assert skipped == 3
+    assert [m.id for m in items] == [1, 2]
+    assert items[0].raw["brand_new_field"] == {"x": 1}
+    odd = items[1]
+    assert odd.text is None and odd.date is None and odd.author is None and odd.user is None
+    assert odd.flagged is False
+    assert parse_items({"not": "a list"}, Message.from_raw) == ([], 0)
+
+
+def test_wrong_typed_fields_become_none_or_defaults() -> None:
+    inbox = Inbox.from_raw({"id": "501", "name": None, "phones": "nope", "members": [1, "2", None, "x"]})
+    assert inbox is not None and inbox.id == 501 and inbox.name == "" and inbox.phones == []
+    assert inbox.members == [1, 2, "x"]
+    conv = Conversation.from_raw({"id": 9, "updated": "garbage", "assigned": 0, "status": 7, "last_msg": {"text": "hey"}})
+    assert conv is not None
+    assert conv.updated is None and conv.assigned is None and conv.last_message == "hey"
+    assert conv.display_name == "conversation 9"
+    team = Team.from_raw({"members": [{"id": 1, "name": "A"}, {"name": "no id"}, 3]})
+    assert [m.name for m in team.members] == ["A"] and team.skipped_members == 2
+
+
+def test_display_name_falls_back_to_the_number() -> None:
+    conv = Conversation.from_raw({"id": 1, "name": "  ", "target": "14155550100"})
+    assert conv is not None and conv.display_name == "14155550100"
+
+
+@pytest.mark.parametrize(
+    "raw, kind",
+    [
+        ({"type": "comment", "user": 101}, MessageKind.NOTE),
+        ({"type": "text", "private": True}, MessageKind.NOTE),
+        ({"type": "text", "user": 101}, MessageKind.OUTBOUND),
+        ({"type": "text", "user": "101"}, MessageKind.OUTBOUND),
+        ({"type": "text", "user": None}, MessageKind.INBOUND),
+        ({"type": "text", "user": 0}, MessageKind.INBOUND),
+        ({"type": "inbound", "user": 101}, MessageKind.INBOUND),
+        ({"type": "outbound"}, MessageKind.OUTBOUND),
+        ({}, MessageKind.INBOUND),
+    ],
+)
+def test_message_direction_is_decided_in_one_place(raw, kind) -> None:
+    assert classify_message(raw) is kind
+    assert Message.from_raw({"id": 1, **raw}).kind is kind
+
+
+def test_failed_delivery_and_unread() -> None:
+    assert delivery_failed("failed") and delivery_failed("Undelivered")
+    assert not delivery_failed("delivered") and not delivery_failed(None)
+    assert conversation_unread({"unread": True, "read": 10, "last_inbound": 5})
+    assert conversation_unread({"read": 5, "last_inbound": 10})
+    assert not conversation_unread({"read": 10, "last_inbound": 5})
+    assert not conversation_unread({})
+
+
+def test_media_tolerates_lists_and_objects() -> None:
+    assert Message.from_raw({"id": 1, "media": "https://x/y.jpg"}).media == "https://x/y.jpg"
+    assert Message.from_raw({"id": 1, "media": ["https://x/a.jpg"]}).media == "https://x/a.jpg"
+    assert Message.from_raw({"id": 1, "media": {"url": "https://x/b.jpg"}}).media == "https://x/b.jpg"
+    assert Message.from_raw({"id": 1, "media": ""}).media is None
