@@ -46,26 +46,30 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    # Global options are accepted before or after the subcommand; SUPPRESS keeps a subcommand's
-    # copy from overwriting a value given before it.
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
-                        help="full tracebacks and request logging on stderr (secrets redacted)")
-    common.add_argument("--base-url", metavar="URL", default=argparse.SUPPRESS,
-                        help="Heymarket API base URL (default: $HEYMARKET_BASE_URL or https://api.heymarket.com)")
+    # Global options are accepted before or after the subcommand. The subcommands' copies default
+    # to SUPPRESS so they never overwrite a value given before the subcommand (argparse shares
+    # action objects between parents, hence two separate parent parsers).
+    def common(default_debug: object, default_url: object) -> argparse.ArgumentParser:
+        parent = argparse.ArgumentParser(add_help=False)
+        parent.add_argument("--debug", action="store_true", default=default_debug,
+                            help="full tracebacks and request logging on stderr (secrets redacted)")
+        parent.add_argument("--base-url", metavar="URL", default=default_url,
+                            help="Heymarket API base URL (default: $HEYMARKET_BASE_URL or https://api.heymarket.com)")
+        return parent
 
-    parser = _Parser(prog="hmtui", parents=[common],
+    parser = _Parser(prog="hmtui", parents=[common(False, None)],
                      description="A keyboard-driven terminal client for Heymarket shared inboxes.")
-    parser.set_defaults(debug=False, base_url=None, command=None)
+    parser.set_defaults(command=None)
+    sub_common = common(argparse.SUPPRESS, argparse.SUPPRESS)
     parser.add_argument("--version", action="version", version=f"hmtui {__version__}")
     parser.add_argument("--inbox", metavar="ID", help="open the TUI on this inbox")
     parser.add_argument("--phone", metavar="NUMBER", help="open the TUI on this conversation (with --inbox)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    p = sub.add_parser("inboxes", parents=[common], help="list the team's inboxes")
+    p = sub.add_parser("inboxes", parents=[sub_common], help="list the team's inboxes")
     p.add_argument("--json", action="store_true", help="JSON Lines: one raw inbox object per line")
 
-    p = sub.add_parser("conversations", parents=[common], help="list an inbox's conversations, newest first")
+    p = sub.add_parser("conversations", parents=[sub_common], help="list an inbox's conversations, newest first")
     p.add_argument("--inbox", metavar="ID", required=True, help="inbox id (see `hmtui inboxes`)")
     p.add_argument("--status", choices=("open", "closed", "all"), default="all", help="default: all")
     p.add_argument("--unread", action="store_true", help="only unread conversations")
@@ -74,17 +78,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", metavar="N", type=_positive_int, help="stop after N conversations")
     p.add_argument("--json", action="store_true", help="JSON Lines: one raw conversation object per line")
 
-    p = sub.add_parser("history", parents=[common], help="print a whole conversation thread, oldest first")
+    p = sub.add_parser("history", parents=[sub_common], help="print a whole conversation thread, oldest first")
     p.add_argument("--inbox", metavar="ID", required=True, help="inbox id")
     p.add_argument("--phone", metavar="NUMBER", required=True, help="the customer's number")
     p.add_argument("--json", action="store_true", help="JSON Lines: one raw message object per line")
 
-    p = sub.add_parser("fake-server", parents=[common], help="run the built-in fake Heymarket server")
+    p = sub.add_parser("fake-server", parents=[sub_common], help="run the built-in fake Heymarket server")
     _fake_options(p)
     p.add_argument("--port", type=_port, default=0, help="port (default: any free one)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
 
-    p = sub.add_parser("demo", parents=[common], help="open hmtui on the built-in fake server, no account needed")
+    p = sub.add_parser("demo", parents=[sub_common], help="open hmtui on the built-in fake server, no account needed")
     _fake_options(p)
     return parser
 

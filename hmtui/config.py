@@ -120,7 +120,7 @@ def _apply_file(config: Config, data: Mapping[str, Any], path: Path) -> None:
     config.base_url = text("base_url") or config.base_url
     if "user_id" in data:
         user_id = parse_id(data["user_id"])
-        if user_id is None:
+        if not isinstance(user_id, int):
             raise ConfigError(f"{path}: user_id must be a member id (a number)")
         config.user_id = user_id
     config.refresh_interval = _number(data, "refresh_interval", path, minimum=1, default=config.refresh_interval)

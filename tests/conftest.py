@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))  # for `helpers`
+
+from hmtui.fake import FakeHeymarket, FakeOptions  # noqa: E402
+
+# Every test's data is a pure function of this seed and this "now".
+ANCHOR = datetime(2026, 11, 20, 15, 0, tzinfo=timezone.utc)
+SEED = 7
+
+
+def make_server(**options: object) -> FakeHeymarket:
+    return FakeHeymarket(seed=SEED, anchor=ANCHOR, options=FakeOptions(**options))  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def shared_server() -> Iterator[FakeHeymarket]:
+    """One server for tests that do not change its state or options."""
+    with make_server() as server:
+        yield server
+
+
+@pytest.fixture
+def server() -> Iterator[FakeHeymarket]:
+    """A fresh server a test may mutate."""
+    with make_server() as server:
+        yield server
+
+
+@pytest.fixture
+def isolated_env(tmp_path: Path) -> dict[str, str]:
+    """An environment with no credentials, and config, cache and logs under tmp_path."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HEYMARKET_", "HMTUI_"))}
+    env.update(
+        HOME=str(tmp_path / "home"),
+        XDG_CONFIG_HOME=str(tmp_path / "config"),
+        XDG_CACHE_HOME=str(tmp_path / "cache"),
+        XDG_STATE_HOME=str(tmp_path / "state"),
+        XDG_DATA_HOME=str(tmp_path / "data"),
+        HMTUI_CONFIG=str(tmp_path / "config.toml"),
+        PYTHONIOENCODING="utf-8",
+    )
+    return env
+
+
+def env_for(server: FakeHeymarket, base: dict[str, str]) -> dict[str, str]:
+    return {
+        **base,
+        "HEYMARKET_BASE_URL": server.url,
+        "HEYMARKET_SECRET_ID": server.secret_id,
+        "HEYMARKET_SECRET_KEY": server.secret_key,
+    }
+
+
+def run_cli(*args: str, env: dict[str, str], timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "hmtui", *args],
+        env=env, capture_output=True, text=True, encoding="utf-8", timeout=timeout, stdin=subprocess.DEVNULL,
+    )
