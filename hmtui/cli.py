@@ -90,6 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", parents=[sub_common], help="open hmtui on the built-in fake server, no account needed")
     _fake_options(p)
+    p.add_argument("--inbox", metavar="ID", default=argparse.SUPPRESS, help="open on this inbox")
+    p.add_argument("--phone", metavar="NUMBER", default=argparse.SUPPRESS, help="open on this conversation")
     return parser
 
 
@@ -217,8 +219,16 @@ async def _with_client(config: Config, args: argparse.Namespace,
 
 
 async def cmd_tui(client: HeymarketClient, config: Config, args: argparse.Namespace) -> int:
-    raise UsageError("the terminal UI is not built yet; use `hmtui inboxes`, `hmtui conversations` "
-                     "or `hmtui history`")
+    from hmtui.ui.app import HmtuiApp
+
+    if args.phone and not args.inbox:
+        raise UsageError("--phone needs --inbox too")
+    if args.phone and not any(ch.isdigit() for ch in args.phone):
+        raise UsageError(f"--phone must be a phone number, got {one_line(args.phone, 40)!r}")
+    start_inbox = _id(args.inbox, "--inbox") if args.inbox else None
+    app = HmtuiApp(client, config=config, start_inbox=start_inbox, start_phone=args.phone, debug=args.debug)
+    await app.run_async()
+    return app.return_code or EXIT_OK
 
 
 async def cmd_inboxes(client: HeymarketClient, config: Config, args: argparse.Namespace) -> int:
@@ -370,13 +380,9 @@ def run_fake_server(args: argparse.Namespace) -> int:
 def run_demo(args: argparse.Namespace) -> int:
     server = _fake_server(args).start()
     try:
-        config = Config(secret_id=server.secret_id, secret_key=server.secret_key, base_url=server.url)
-        print("hmtui demo: the terminal UI is not built yet. The demo server's inboxes:")
-        return asyncio.run(_with_client(config, args, cmd_inboxes_for_demo))
+        config = load_config()
+        config.secret_id, config.secret_key, config.base_url = server.secret_id, server.secret_key, server.url
+        config.user_id = None  # the demo team's ids, not the user's own account
+        return asyncio.run(_with_client(config, args, cmd_tui))
     finally:
         server.stop()
-
-
-async def cmd_inboxes_for_demo(client: HeymarketClient, config: Config, args: argparse.Namespace) -> int:
-    print_inboxes(await client.inboxes(), sys.stdout)
-    return EXIT_OK

@@ -1,0 +1,1 @@
+"""The Textual terminal UI. Data flows one way: API -> app state -> widgets."""

@@ -1,0 +1,155 @@
+"""The hmtui Textual app: owns the API client, the clock, the keymap and error reporting."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta, tzinfo
+from pathlib import Path
+
+from textual.app import App
+from textual.binding import Binding
+from textual.worker import Worker, WorkerState
+
+from hmtui.api import ApiError, AuthError, HeymarketClient, Id, NetworkError, RateLimitedError, RetryEvent
+from hmtui.config import Config
+from hmtui.safe_text import one_line
+from hmtui.ui.commands import HmtuiCommands
+from hmtui.ui.screens.help import HelpScreen
+from hmtui.ui.screens.main import PREVIEW_DELAY, MainScreen
+from hmtui.ui.timefmt import Clock, local_tz, system_clock
+from hmtui.ui.widgets.status_line import AUTH, OFFLINE, OK, RETRYING
+
+log = logging.getLogger("hmtui.ui")
+
+# After failures, the background refresh waits longer each time, up to this.
+MAX_REFRESH_BACKOFF = 300.0
+
+
+class HmtuiApp(App[int]):
+    TITLE = "hmtui"
+    CSS_PATH = "hmtui.tcss"
+    COMMANDS = App.COMMANDS | {HmtuiCommands}
+    BINDINGS = [
+        Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("question_mark", "help", "Help", id="app.help"),
+        Binding("ctrl+p", "command_palette", "Commands", id="app.commands", show=False),
+    ]
+
+    def __init__(
+        self,
+        client: HeymarketClient,
+        *,
+        config: Config | None = None,
+        start_inbox: Id | None = None,
+        start_phone: str | None = None,
+        clock: Clock = system_clock,
+        tz: tzinfo | None = None,
+        refresh_interval: float | None = None,
+        export_dir: Path | None = None,
+        debug: bool = False,
+    ) -> None:
+        super().__init__()
+        self.client = client
+        self.config = config or Config()
+        self.start_inbox = start_inbox
+        self.start_phone = start_phone
+        self.clock = clock
+        self.tz = tz or local_tz()
+        # 0 turns the background refresh off (tests drive refreshes themselves).
+        self.refresh_interval = self.config.refresh_interval if refresh_interval is None else refresh_interval
+        self.export_dir = export_dir
+        self.debug_mode = debug
+        # How long the cursor rests on a row before its thread is fetched (0 in tests).
+        self.preview_delay = PREVIEW_DELAY
+        self._last_error: str | None = None
+        client.on_retry = self._on_retry
+        if self.config.keymap:
+            self.set_keymap(self.config.keymap)
+
+    def get_default_screen(self) -> MainScreen:
+        return MainScreen()
+
+    @property
+    def main(self) -> MainScreen:
+        screen = self.screen_stack[0]
+        assert isinstance(screen, MainScreen)
+        return screen
+
+    async def on_unmount(self) -> None:
+        await self.client.aclose()
+
+    # -- errors and connection state: the one place --------------------------------------------
+
+    def report_error(self, error: BaseException, *, toast: bool = True) -> None:
+        """Show a failure in the status line, and as one toast until things work again."""
+        status = self.main.status
+        if isinstance(error, AuthError):
+            status.set_connection(AUTH, "check HEYMARKET_SECRET_ID / HEYMARKET_SECRET_KEY")
+        elif isinstance(error, NetworkError):
+            status.set_connection(OFFLINE, str(error))
+        elif isinstance(error, ApiError):
+            status.set_connection(OK if error.status and error.status < 500 and error.status != 429 else OFFLINE, str(error))
+        message = str(error) if isinstance(error, ApiError) else f"unexpected error: {type(error).__name__}: {error}"
+        if not isinstance(error, ApiError):
+            log.error("unexpected error in a worker", exc_info=error)
+            if self.debug_mode:
+                raise error
+        if toast and message != self._last_error:
+            self.notify(one_line(message, 300), title="Error", severity="error", markup=False, timeout=8)
+        self._last_error = message
+
+    def report_success(self) -> None:
+        self._last_error = None
+        self.main.status.set_connection(OK)
+
+    def _on_retry(self, event: RetryEvent) -> None:
+        # Called on the event loop by the client, before it waits.
+        retry_at = self.clock() + timedelta(seconds=event.delay)
+        reason = "rate limited" if isinstance(event.error, RateLimitedError) else one_line(str(event.error), 80)
+        try:
+            self.main.status.set_connection(RETRYING, reason, retry_at=retry_at)
+        except Exception:  # the screen may not be mounted yet (or any more)
+            pass
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR and event.worker.error is not None:
+            self.report_error(event.worker.error)
+
+    # -- background refresh ---------------------------------------------------------------------
+
+    def start_refresh_loop(self) -> None:
+        if self.refresh_interval > 0:
+            self.run_worker(self._refresh_loop(), group="refresh-loop", exclusive=True, exit_on_error=False)
+
+    async def _refresh_loop(self) -> None:
+        delay = self.refresh_interval
+        while True:
+            await asyncio.sleep(delay)
+            try:
+                await self.main.refresh_all()
+            except ApiError as error:
+                self.report_error(error)
+                delay = min(max(delay, 1.0) * 2, MAX_REFRESH_BACKOFF)
+            else:
+                delay = self.refresh_interval
+
+    # -- actions ---------------------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        from hmtui.ui.widgets.conversation_list import ConversationList
+        from hmtui.ui.widgets.inbox_sidebar import InboxSidebar
+        from hmtui.ui.widgets.thread_view import ThreadView
+
+        sections = [
+            ("Everywhere", _bindings(self.BINDINGS) + _bindings(MainScreen.BINDINGS)),
+            ("Inbox sidebar", _bindings(InboxSidebar.BINDINGS)),
+            ("Conversation list", _bindings(ConversationList.BINDINGS)),
+            ("Thread", _bindings(ThreadView.BINDINGS)),
+        ]
+        keymap = {k: v for k, v in self._keymap.items()}
+        self.push_screen(HelpScreen(sections, keymap))
+
+
+def _bindings(items: object) -> list[Binding]:
+    return [b for b in items if isinstance(b, Binding)]  # type: ignore[attr-defined]

@@ -1,0 +1,50 @@
+"""Every action of the main screen in the command palette (ctrl+p)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import partial
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+# (title, help, action on the main screen); the titles are ours, never server data.
+COMMANDS: list[tuple[str, str, str]] = [
+    ("Close or reopen the conversation", "c", "toggle_closed"),
+    ("Mark the conversation read or unread", "u", "toggle_unread"),
+    ("Reassign the conversation", "a: pick a team member", "reassign"),
+    ("Transfer the conversation to another inbox", "t: pick an inbox", "transfer"),
+    ("Copy the contact's number", "y", "copy_number"),
+    ("Open the selected message's link or media", "o", "open_link"),
+    ("Export the thread", "e: Markdown or JSON Lines, to your downloads folder", "export"),
+    ("Filter the conversation list", "/", "filter"),
+    ("Next unread conversation", "n: across inboxes", "next_unread"),
+    ("Previous unread conversation", "N", "previous_unread"),
+    ("Show open conversations", "1", "show('open')"),
+    ("Show closed conversations", "2", "show('closed')"),
+    ("Show all conversations", "3", "show('all')"),
+    ("Refresh now", "r", "refresh"),
+    ("Keys", "?: every key binding", "app.help"),
+    ("Quit hmtui", "q", "app.quit"),
+]
+
+
+class HmtuiCommands(Provider):
+    def _commands(self) -> Iterator[tuple[str, str, partial[object]]]:
+        from hmtui.ui.screens.main import MainScreen
+
+        screen = next((s for s in self.app.screen_stack if isinstance(s, MainScreen)), None)
+        if screen is None:
+            return
+        for title, help_text, action in COMMANDS:
+            yield title, help_text, partial(screen.run_action, action)
+
+    async def discover(self) -> Hits:
+        for title, help_text, callback in self._commands():
+            yield DiscoveryHit(title, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for title, help_text, callback in self._commands():
+            score = matcher.match(title)
+            if score > 0:
+                yield Hit(score, matcher.highlight(title), callback, help=help_text)

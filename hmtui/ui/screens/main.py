@@ -1,0 +1,823 @@
+"""The main screen: inbox sidebar, conversation list and thread, and every action on them.
+
+Network work runs in workers; widgets only ever receive data that has already arrived, so no
+keypress waits on the network. Worker failures go to `HmtuiApp.report_error`, the one place that
+turns them into the status line and a single toast.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer, Input, Static
+from textual.worker import Worker, WorkerState
+
+from hmtui.api import ApiError, Conversation, Id, Inbox, Message, MessageKind, Pager
+from hmtui.api.models import Team
+from hmtui.safe_text import one_line
+from hmtui.ui.export import FORMATS, export_path, render_jsonl, render_markdown, write_export
+from hmtui.ui.screens.picker import PickerScreen
+from hmtui.ui.widgets.conversation_list import ConversationList
+from hmtui.ui.widgets.inbox_sidebar import InboxSidebar, format_phone
+from hmtui.ui.widgets.status_line import StatusLine
+from hmtui.ui.widgets.thread_view import ThreadView
+
+if TYPE_CHECKING:
+    from hmtui.ui.app import HmtuiApp
+
+STATUS_FILTERS = {"open": False, "closed": True, "all": None}
+# Badge counts page through at most this many conversations per inbox and filter ("200+").
+COUNT_LIMIT = 200
+# How long the cursor must rest on a row before its thread (or inbox) is fetched.
+PREVIEW_DELAY = 0.15
+NARROW_WIDTH = 100
+
+
+class MainScreen(Screen[None]):
+    BINDINGS = [
+        Binding("tab", "app.focus_next", "Next pane", id="app.focus_next", show=False),
+        Binding("shift+tab", "app.focus_previous", "Previous pane", id="app.focus_previous", show=False),
+        Binding("escape", "back", "Back", id="app.back", show=False),
+        Binding("slash", "filter", "Filter", id="conversations.filter"),
+        Binding("n", "next_unread", "Next unread", id="conversations.next_unread"),
+        Binding("N", "previous_unread", "Prev unread", id="conversations.previous_unread", show=False),
+        Binding("1", "show('open')", "Open", id="conversations.show_open", show=False),
+        Binding("2", "show('closed')", "Closed", id="conversations.show_closed", show=False),
+        Binding("3", "show('all')", "All", id="conversations.show_all", show=False),
+        Binding("c", "toggle_closed", "Close/reopen", id="conversation.close"),
+        Binding("u", "toggle_unread", "Read/unread", id="conversation.unread"),
+        Binding("a", "reassign", "Assign", id="conversation.reassign"),
+        Binding("t", "transfer", "Transfer", id="conversation.transfer"),
+        Binding("y", "copy_number", "Copy number", id="conversation.copy_number", show=False),
+        Binding("o", "open_link", "Open link", id="thread.open_link", show=False),
+        Binding("e", "export", "Export", id="thread.export", show=False),
+        Binding("r", "refresh", "Refresh", id="app.refresh"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inboxes: list[Inbox] = []
+        self.team: Team | None = None
+        self.member_names: dict[Id, str] = {}
+        self.inbox: Inbox | None = None
+        self.status_filter = "open"
+        self.conversation_pager: Pager[Conversation] | None = None
+        self.conversation: Conversation | None = None  # the one whose thread is open
+        self.thread_pager: Pager[Message] | None = None
+        self._loading_more = False
+        self._preview_timer: Timer | None = None
+        self._inbox_timer: Timer | None = None
+        # conversation id -> its last inbound time, from the previous unread scan: what is new since.
+        self._inbound_seen: dict[Id, float] = {}
+        self._scanned_once: set[Id] = set()
+
+    @property
+    def hm(self) -> HmtuiApp:
+        return self.app  # type: ignore[return-value]
+
+    # -- layout ----------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        app = self.hm
+        with Horizontal(id="main"):
+            with Vertical(id="sidebar-pane", classes="pane"):
+                yield Static("Inboxes", id="sidebar-title", classes="pane-title")
+                yield InboxSidebar(id="inboxes", empty_text="Loading inboxes…")
+            with Vertical(id="list-pane", classes="pane"):
+                yield Static("", id="list-title", classes="pane-title")
+                yield Input(placeholder="filter by name, number or text", id="filter")
+                yield ConversationList(id="conversations", clock=app.clock, empty_text="No conversations")
+            with Vertical(id="thread-pane", classes="pane"):
+                yield Static("", id="thread-title", classes="pane-title")
+                yield ThreadView(id="thread", tz=app.tz)
+        yield StatusLine(id="status", clock=app.clock, tz=app.tz)
+        yield Footer()
+
+    @property
+    def sidebar(self) -> InboxSidebar:
+        return self.query_one(InboxSidebar)
+
+    @property
+    def conversations(self) -> ConversationList:
+        return self.query_one(ConversationList)
+
+    @property
+    def thread(self) -> ThreadView:
+        return self.query_one(ThreadView)
+
+    @property
+    def status(self) -> StatusLine:
+        return self.query_one(StatusLine)
+
+    def on_mount(self) -> None:
+        self.thread.clear_thread("Select a conversation")
+        self._update_list_title()
+        self.conversations.focus()
+        self.load_initial()
+
+    def on_resize(self) -> None:
+        self.set_class(self.size.width < NARROW_WIDTH, "-narrow")
+        if self.size.width >= NARROW_WIDTH:
+            self.remove_class("-show-sidebar")
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        # Worker messages do not bubble: this screen's workers report here, all to one place.
+        if event.state == WorkerState.ERROR and event.worker.error is not None:
+            self.hm.report_error(event.worker.error)
+
+    # -- start-up and loading --------------------------------------------------------------------
+
+    @work(exclusive=True, group="initial", exit_on_error=False)
+    async def load_initial(self) -> None:
+        app = self.hm
+        self.status.start("inboxes", "loading inboxes…")
+        try:
+            inboxes = await app.client.inboxes()
+        finally:
+            self.status.stop("inboxes")
+        app.report_success()
+        self._set_inboxes(inboxes)
+        if not inboxes:
+            self.sidebar.set_empty_text("No inboxes for these credentials")
+            return
+        wanted = app.start_inbox
+        start = next((i for i in inboxes if i.id == wanted), None)
+        if wanted is not None and start is None:
+            self.notify(f"No inbox with id {one_line(wanted, 40)}; showing the first one", severity="warning", markup=False)
+        start = start or inboxes[0]
+        self.sidebar.move_cursor(inboxes.index(start))
+        self.select_inbox(start)
+        self.load_team()
+        if app.start_phone:
+            self.open_thread_by_number(start, app.start_phone)
+        self.scan_counts()
+        app.start_refresh_loop()
+
+    @work(exclusive=True, group="team", exit_on_error=False)
+    async def load_team(self) -> None:
+        self.team = await self.hm.client.team()
+        self.member_names = {m.id: m.name for m in self.team.members}
+        self.conversations.set_member_names(self.member_names)
+        self.thread.set_member_names(self.member_names)
+        self._update_thread_title()
+
+    def _set_inboxes(self, inboxes: Sequence[Inbox]) -> None:
+        self.inboxes = list(inboxes)
+        keep = self.inbox.id if self.inbox else None
+        self.sidebar.set_items(self.inboxes, keep=keep)
+        if self.inbox is not None:
+            self.inbox = next((i for i in self.inboxes if i.id == self.inbox.id), self.inbox)
+
+    def select_inbox(self, inbox: Inbox) -> None:
+        if self.inbox is not None and inbox.id == self.inbox.id and self.conversation_pager is not None:
+            return
+        self.inbox = inbox
+        self.remove_class("-show-sidebar")
+        self._update_list_title()
+        self.load_conversations()
+
+    def acting_member(self, inbox: Inbox | None = None) -> Id | None:
+        """Who we act as: the configured user if they belong to the inbox, else its first member."""
+        inbox = inbox or self.inbox
+        configured = self.hm.config.user_id
+        if inbox is None:
+            return configured
+        if configured is not None and (configured in inbox.members or not inbox.members):
+            return configured
+        return inbox.members[0] if inbox.members else configured
+
+    def _new_conversation_pager(self, inbox: Inbox) -> Pager[Conversation] | None:
+        member = self.acting_member(inbox)
+        if member is None:
+            return None
+        return self.hm.client.conversation_pager(inbox.id, member, closed=STATUS_FILTERS[self.status_filter])
+
+    @work(exclusive=True, group="conversations", exit_on_error=False)
+    async def load_conversations(self) -> None:
+        inbox = self.inbox
+        if inbox is None:
+            return
+        self.conversation_pager = pager = self._new_conversation_pager(inbox)
+        self._loading_more = False
+        conversations = self.conversations
+        conversations.set_items([])
+        if pager is None:
+            conversations.set_empty_text("This inbox has no members to list it as: set user_id in the config")
+            return
+        conversations.set_empty_text("Loading conversations…")
+        self.status.start("conversations", "loading conversations…")
+        try:
+            first = await pager.older()
+        finally:
+            self.status.stop("conversations")
+        if pager is not self.conversation_pager:
+            return
+        self.hm.report_success()
+        conversations.set_empty_text(f"No {self.status_filter if self.status_filter != 'all' else ''} conversations".replace("  ", " "))
+        conversations.set_items(first)
+        self._update_list_title()
+
+    @work(exclusive=True, group="conversations-more", exit_on_error=False)
+    async def load_more_conversations(self) -> None:
+        pager = self.conversation_pager
+        if pager is None or pager.exhausted or self._loading_more:
+            return
+        self._loading_more = True
+        self.status.start("more", "loading more conversations…")
+        try:
+            more = await pager.older()
+        finally:
+            self._loading_more = False
+            self.status.stop("more")
+        if pager is self.conversation_pager and more:
+            self.conversations.extend(more)
+            self._update_list_title()
+
+    # -- the thread ------------------------------------------------------------------------------
+
+    def open_thread(self, conversation: Conversation) -> None:
+        if self.conversation is not None and self.conversation.id == conversation.id and self.thread_pager is not None:
+            self.conversation = conversation
+            self._update_thread_title()
+            return
+        self.conversation = conversation
+        self.thread_pager = None
+        self._update_thread_title()
+        self.thread.clear_thread("Loading…")
+        self.load_thread(conversation)
+
+    @work(exclusive=True, group="thread", exit_on_error=False)
+    async def load_thread(self, conversation: Conversation) -> None:
+        if conversation.inbox_id is None or not conversation.target:
+            self.thread.clear_thread("This conversation has no number to load")
+            return
+        pager = self.hm.client.message_pager(conversation.inbox_id, conversation.target)
+        self.status.start("thread", "loading thread…")
+        try:
+            first = await pager.older()
+        finally:
+            self.status.stop("thread")
+        if self.conversation is None or self.conversation.id != conversation.id:
+            return
+        self.hm.report_success()
+        self.thread_pager = pager
+        self.thread.set_thread(first, contact=self._contact(conversation), at_start=pager.exhausted)
+
+    @work(exclusive=True, group="thread", exit_on_error=False)
+    async def open_thread_by_number(self, inbox: Inbox, number: str) -> None:
+        """Open (inbox, number) straight away, even before it shows in the list."""
+        from hmtui.api import normalize_phone
+
+        target = normalize_phone(number)
+        self.thread.focus()
+        found = next((c for c in self.conversations.items if c.target == target), None)
+        pager = self.hm.client.message_pager(inbox.id, target)
+        first = await pager.older()
+        if found is None:
+            raw = next((m.raw.get("conversation") for m in first if isinstance(m.raw.get("conversation"), dict)), None)
+            found = Conversation.from_raw({"inbox": inbox.id, "target": target, **(raw or {}), "id": (raw or {}).get("id") or f"{inbox.id}:{target}"})
+        assert found is not None
+        self.conversation = found
+        self.thread_pager = pager
+        self._update_thread_title()
+        self.thread.set_thread(first, contact=self._contact(found), at_start=pager.exhausted)
+        self.thread.focus()
+
+    @on(ThreadView.NearTop)
+    def _near_top(self, event: ThreadView.NearTop) -> None:
+        event.stop()
+        self.load_older()
+
+    @work(exclusive=True, group="older", exit_on_error=False)
+    async def load_older(self) -> None:
+        pager, thread = self.thread_pager, self.thread
+        # One request at a time: a gesture that keeps asking while a page is on its way is ignored.
+        if pager is None or pager.exhausted or thread.loading_older:
+            return
+        thread.set_loading_older(True)
+        self.status.start("older", "loading older…")
+        try:
+            older = await pager.older()
+            if pager is self.thread_pager:
+                # prepend first: clearing the flag while still at the top asks for the next page.
+                thread.prepend(older, at_start=pager.exhausted)
+        finally:
+            self.status.stop("older")
+            if pager is self.thread_pager:
+                thread.set_loading_older(False)
+
+    def _contact(self, conversation: Conversation) -> str:
+        return conversation.display_name
+
+    # -- titles ----------------------------------------------------------------------------------
+
+    def _update_list_title(self) -> None:
+        title = Text()
+        if self.inbox is not None:
+            title.append(one_line(self.inbox.name or f"inbox {self.inbox.id}", 30), "bold")
+            title.append(" · ")
+        title.append(f"{self.status_filter}", "italic")
+        conversations = self.conversations
+        shown, total = len(conversations.items), conversations.total_count
+        if conversations.filter_text:
+            title.append(f" · “{one_line(conversations.filter_text, 20)}” {shown}/{total}")
+        elif total:
+            more = "" if self.conversation_pager is None or self.conversation_pager.exhausted else "+"
+            title.append(f" · {total}{more}", "dim")
+        self.query_one("#list-title", Static).update(title)
+
+    def _update_thread_title(self) -> None:
+        title = Text()
+        conversation = self.conversation
+        if conversation is not None:
+            title.append(one_line(conversation.display_name, 40), "bold")
+            if conversation.target and conversation.name:
+                title.append("  " + format_phone(conversation.target), "dim")
+            title.append(" · closed" if conversation.closed else " · open", "dim" if conversation.closed else "green")
+            if conversation.unread:
+                title.append(" · unread", "bold")
+            if conversation.assigned is not None:
+                title.append(" · @" + one_line(self.member_names.get(conversation.assigned, str(conversation.assigned)), 24))
+        self.query_one("#thread-title", Static).update(title)
+
+    # -- list and sidebar events -----------------------------------------------------------------
+
+    @on(InboxSidebar.Highlighted)
+    def _inbox_highlighted(self, event: InboxSidebar.Highlighted) -> None:
+        event.stop()
+        if event.item is None:
+            return
+        inbox = event.item
+        self._inbox_timer = self._debounce(self._inbox_timer, lambda: self.select_inbox(inbox))
+
+    def _debounce(self, timer: Timer | None, callback: Callable[[], object]) -> Timer | None:
+        """Run `callback` once the cursor has rested for the preview delay (at once if it is 0),
+        so holding j does not fetch every thread it passes."""
+        if timer is not None:
+            timer.stop()
+        if self.hm.preview_delay <= 0:
+            self.call_later(callback)
+            return None
+        return self.set_timer(self.hm.preview_delay, callback)
+
+    @on(InboxSidebar.Selected)
+    def _inbox_selected(self, event: InboxSidebar.Selected) -> None:
+        event.stop()
+        if event.item is not None:
+            if self._inbox_timer is not None:
+                self._inbox_timer.stop()
+            self.select_inbox(event.item)
+            self.remove_class("-show-sidebar")
+            self.conversations.focus()
+
+    @on(ConversationList.Highlighted)
+    def _conversation_highlighted(self, event: ConversationList.Highlighted) -> None:
+        event.stop()
+        conversation = event.item
+        # Only a cursor the user is moving previews; with the thread focused, what is open stays.
+        if conversation is not None and self.focused is self.conversations:
+            self._preview_timer = self._debounce(self._preview_timer, lambda: self.open_thread(conversation))
+        elif self._preview_timer is not None:
+            self._preview_timer.stop()
+
+    @on(ConversationList.Selected)
+    def _conversation_selected(self, event: ConversationList.Selected) -> None:
+        event.stop()
+        if event.item is not None:
+            if self._preview_timer is not None:
+                self._preview_timer.stop()
+            self.open_thread(event.item)
+            self.thread.focus()
+
+    @on(ConversationList.NearEnd)
+    def _near_end(self, event: ConversationList.NearEnd) -> None:
+        event.stop()
+        self.load_more_conversations()
+
+    # -- moving and finding ----------------------------------------------------------------------
+
+    def action_back(self) -> None:
+        focused = self.focused
+        filter_input = self.query_one("#filter", Input)
+        if focused is filter_input:
+            self._close_filter(clear=True)
+        elif focused is self.thread:
+            self.conversations.focus()
+        elif focused is self.conversations:
+            if self.conversations.filter_text:
+                self._close_filter(clear=True)
+            else:
+                self.add_class("-show-sidebar")
+                self.sidebar.focus()
+
+    def action_filter(self) -> None:
+        filter_input = self.query_one("#filter", Input)
+        filter_input.add_class("-active")
+        filter_input.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.conversations.set_filter(event.value)
+        self._update_list_title()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        self._close_filter(clear=False)
+
+    def _close_filter(self, *, clear: bool) -> None:
+        filter_input = self.query_one("#filter", Input)
+        if clear:
+            filter_input.value = ""
+            self.conversations.set_filter("")
+        if not filter_input.value:
+            filter_input.remove_class("-active")
+        self._update_list_title()
+        self.conversations.focus()
+
+    def action_show(self, which: str) -> None:
+        if which not in STATUS_FILTERS or which == self.status_filter:
+            return
+        self.status_filter = which
+        self._update_list_title()
+        self.load_conversations()
+
+    def action_next_unread(self) -> None:
+        self.jump_unread(1)
+
+    def action_previous_unread(self) -> None:
+        self.jump_unread(-1)
+
+    @work(exclusive=True, group="jump", exit_on_error=False)
+    async def jump_unread(self, step: int) -> None:
+        conversations = self.conversations
+        items = conversations.items
+        start = conversations.cursor if conversations.cursor is not None else (-1 if step > 0 else len(items))
+        index = start + step
+        while 0 <= index < len(items):
+            if items[index].unread:
+                self._show_conversation_at(index)
+                return
+            index += step
+        # None left here: the next inbox (in sidebar order, wrapping) whose badge says it has unread.
+        if not self.inboxes or self.inbox is None:
+            return
+        here = next((n for n, i in enumerate(self.inboxes) if i.id == self.inbox.id), 0)
+        for offset in range(1, len(self.inboxes) + 1):
+            candidate = self.inboxes[(here + step * offset) % len(self.inboxes)]
+            _, unread = self.sidebar.counts(candidate.id)
+            if unread and candidate.id != self.inbox.id:
+                self.sidebar.move_cursor(self.inboxes.index(candidate))
+                self.inbox = candidate
+                self._update_list_title()
+                worker = self.load_conversations()
+                await worker.wait()
+                unread_items = [n for n, c in enumerate(self.conversations.items) if c.unread]
+                if unread_items:
+                    self._show_conversation_at(unread_items[0] if step > 0 else unread_items[-1])
+                return
+        self.notify("No more unread conversations", markup=False)
+
+    def _show_conversation_at(self, index: int) -> None:
+        self.conversations.move_cursor(index)
+        highlighted = self.conversations.highlighted
+        if highlighted is not None and self.focused is not self.conversations:
+            self.open_thread(highlighted)
+
+    # -- triage ----------------------------------------------------------------------------------
+
+    def target_conversation(self) -> Conversation | None:
+        """What triage acts on: the open thread when it has focus, else the list's cursor."""
+        if self.focused is self.thread and self.conversation is not None:
+            return self.conversation
+        return self.conversations.highlighted or self.conversation
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in {"toggle_closed", "toggle_unread", "reassign", "transfer", "copy_number"}:
+            return True if self.target_conversation() is not None else None
+        if action in {"open_link", "export"}:
+            return True if self.conversation is not None else None
+        return True
+
+    def action_toggle_closed(self) -> None:
+        conversation = self.target_conversation()
+        if conversation is None:
+            return
+        closing = not conversation.closed
+        client = self.hm.client
+        method = client.close if closing else client.open
+        self.triage(
+            conversation,
+            dataclasses.replace(conversation, status="closed" if closing else "open"),
+            lambda member: method(conversation.inbox_id, member, conversation.target or ""),
+            done=f"{'Closed' if closing else 'Reopened'} {one_line(conversation.display_name, 40)}",
+            failed="close" if closing else "reopen",
+            open_delta=-1 if closing else 1,
+        )
+
+    def action_toggle_unread(self) -> None:
+        conversation = self.target_conversation()
+        if conversation is None:
+            return
+        marking_read = conversation.unread
+        client = self.hm.client
+        method = client.mark_read if marking_read else client.mark_unread
+        self.triage(
+            conversation,
+            dataclasses.replace(conversation, unread=not marking_read),
+            lambda member: method(conversation.inbox_id, member, conversation.target or ""),
+            done=f"Marked {one_line(conversation.display_name, 40)} {'read' if marking_read else 'unread'}",
+            failed="mark read" if marking_read else "mark unread",
+            unread_delta=-1 if marking_read else 1,
+        )
+
+    def action_reassign(self) -> None:
+        conversation = self.target_conversation()
+        if conversation is None:
+            return
+        if self.team is None:
+            self.notify("The team is still loading; try again in a moment", markup=False)
+            return
+        inbox = self._inbox_of(conversation)
+        allowed = set(inbox.members) if inbox and inbox.members else None
+        choices = [(m.id, f"{m.name}  ({m.role})" if m.role else m.name) for m in self.team.members
+                   if allowed is None or m.id in allowed]
+
+        def chosen(member_id: Any) -> None:
+            if member_id is None or member_id == conversation.assigned:
+                return
+            owner = conversation.assigned if conversation.assigned is not None else None
+            name = self.member_names.get(member_id, str(member_id))
+            self.triage(
+                conversation,
+                dataclasses.replace(conversation, assigned=member_id),
+                lambda member: self.hm.client.reassign(conversation.inbox_id, owner if owner is not None else member,
+                                                       member_id, conversation.target or ""),
+                done=f"Assigned {one_line(conversation.display_name, 40)} to {one_line(name, 30)}",
+                failed="reassign",
+            )
+
+        self.app.push_screen(PickerScreen("Assign to", choices, current=conversation.assigned), chosen)
+
+    def action_transfer(self) -> None:
+        conversation = self.target_conversation()
+        if conversation is None:
+            return
+        choices = [(i.id, f"{i.name}  {format_phone(i.phone)}") for i in self.inboxes if i.id != conversation.inbox_id]
+        if not choices:
+            self.notify("There is no other inbox to transfer to", markup=False)
+            return
+
+        def chosen(inbox_id: Any) -> None:
+            if inbox_id is None:
+                return
+            target_inbox = next((i for i in self.inboxes if i.id == inbox_id), None)
+            name = target_inbox.name if target_inbox else str(inbox_id)
+            self.triage(
+                conversation,
+                dataclasses.replace(conversation, inbox_id=inbox_id),
+                lambda member: self.hm.client.transfer(conversation.id, inbox_id),
+                done=f"Transferred {one_line(conversation.display_name, 40)} to {one_line(name, 30)}",
+                failed="transfer",
+                leaves_list=True,
+            )
+
+        self.app.push_screen(PickerScreen("Transfer to inbox", choices), chosen)
+
+    def triage(
+        self,
+        before: Conversation,
+        after: Conversation,
+        call: Callable[[Id], Awaitable[None]],
+        *,
+        done: str,
+        failed: str,
+        open_delta: int = 0,
+        unread_delta: int = 0,
+        leaves_list: bool = False,
+    ) -> None:
+        """Show the change at once, move on, and roll it back if the server refuses."""
+        conversations = self.conversations
+        member = self.acting_member(self._inbox_of(before))
+        if member is None or before.inbox_id is None:
+            self.notify("Cannot act on this conversation: no member id to act as", severity="error", markup=False)
+            return
+        index = conversations.index_of(before.id)
+        snapshot = list(conversations.items) if leaves_list else None
+        if leaves_list:
+            conversations.remove_key(before.id)
+        else:
+            conversations.update_item(after)
+            if index is not None and index + 1 < len(conversations.items):
+                conversations.move_cursor(index + 1)
+        if self.conversation is not None and self.conversation.id == before.id:
+            self.conversation = after
+            self._update_thread_title()
+        self._adjust_counts(before.inbox_id, open_delta, unread_delta)
+        self.run_triage(before, after, call, member, done, failed, open_delta, unread_delta, snapshot)
+
+    @work(group="triage", exit_on_error=False)
+    async def run_triage(self, before: Conversation, after: Conversation, call: Callable[[Id], Awaitable[None]],
+                         member: Id, done: str, failed: str, open_delta: int, unread_delta: int,
+                         snapshot: list[Conversation] | None) -> None:
+        try:
+            await call(member)
+        except ApiError as error:
+            conversations = self.conversations
+            if snapshot is not None:
+                conversations.set_items(snapshot, keep=conversations.highlighted.id if conversations.highlighted else None)
+            elif conversations.index_of(before.id) is not None:
+                conversations.update_item(before)
+            if self.conversation is not None and self.conversation.id == before.id:
+                self.conversation = before
+                self._update_thread_title()
+            self._adjust_counts(before.inbox_id, -open_delta, -unread_delta)
+            self.notify(f"Could not {failed} {one_line(before.display_name, 40)}: {error}", severity="error",
+                        markup=False, timeout=8)
+            self.hm.report_error(error, toast=False)
+            return
+        self.hm.report_success()
+        self.notify(done, markup=False)
+
+    def _inbox_of(self, conversation: Conversation) -> Inbox | None:
+        return next((i for i in self.inboxes if i.id == conversation.inbox_id), self.inbox)
+
+    def _adjust_counts(self, inbox_id: Id | None, open_delta: int, unread_delta: int) -> None:
+        if inbox_id is None or not (open_delta or unread_delta):
+            return
+        open_count, unread_count = self.sidebar.counts(inbox_id)
+        self.sidebar.set_counts(
+            inbox_id,
+            open=None if open_count is None else max(0, open_count + open_delta),
+            unread=None if unread_count is None else max(0, unread_count + unread_delta),
+        )
+
+    # -- other actions ---------------------------------------------------------------------------
+
+    def action_copy_number(self) -> None:
+        conversation = self.target_conversation()
+        digits = "".join(ch for ch in (conversation.target if conversation else "") or "" if ch.isdigit())
+        if not digits:
+            self.notify("This conversation has no number to copy", markup=False)
+            return
+        self.app.copy_to_clipboard("+" + digits)
+        self.notify(f"Copied +{digits}", markup=False)
+
+    def action_open_link(self) -> None:
+        message = self.thread.selected_message
+        urls = [u for u in (message.media, message.link_url) if u] if message else []
+        safe = [u.strip() for u in urls if u.strip().lower().startswith(("https://", "http://"))]
+        if not safe:
+            self.notify("The selected message has no link or media to open", markup=False)
+            return
+        self.app.open_url(safe[0])
+        self.notify(f"Opening {one_line(safe[0], 80)}", markup=False)
+
+    def action_export(self) -> None:
+        conversation = self.conversation
+        if conversation is None:
+            return
+        choices = [("markdown", "Markdown (.md), for reading"), ("jsonl", "JSON Lines (.jsonl), the API's objects")]
+        self.app.push_screen(PickerScreen("Export the whole thread as", choices),
+                             lambda fmt: fmt and self.export_thread(conversation, str(fmt)))
+
+    @work(exclusive=True, group="export", exit_on_error=False)
+    async def export_thread(self, conversation: Conversation, fmt: str) -> None:
+        """Load the rest of the history through the thread's own pager (so nothing is fetched
+        twice and the view ends up holding it all), then write the file."""
+        pager, thread = self.thread_pager, self.thread
+        if pager is None or self.conversation is None or self.conversation.id != conversation.id:
+            return
+        self.status.start("export", "exporting…")
+        try:
+            while not pager.exhausted:
+                older = await pager.older()
+                if pager is not self.thread_pager:
+                    return
+                thread.prepend(older, at_start=pager.exhausted)
+                self.status.start("export", f"exporting… {thread.message_count:,} messages")
+            messages = thread.messages()
+            app = self.hm
+            path = export_path(conversation, fmt, app.clock().astimezone(app.tz), app.export_dir)
+            content = render_markdown(conversation, messages, app.tz) if fmt == "markdown" else render_jsonl(messages)
+            try:
+                await asyncio.to_thread(write_export, path, content)
+            except OSError as error:
+                self.notify(f"Could not write the export: {error.strerror or error}", severity="error", markup=False)
+                return
+        finally:
+            self.status.stop("export")
+        self.last_export = path
+        self.notify(f"Exported {len(messages):,} messages to {path}", markup=False, timeout=10)
+
+    def action_refresh(self) -> None:
+        self.refresh_now()
+
+    @work(exclusive=True, group="refresh", exit_on_error=False)
+    async def refresh_now(self) -> None:
+        await self.refresh_all()
+
+    # -- background refresh ----------------------------------------------------------------------
+
+    async def refresh_all(self) -> None:
+        """One refresh: inboxes and their badges, the list's newest page, the open thread's new messages."""
+        app = self.hm
+        app.client.signer.token()  # keep the JWT fresh even when idle
+        self.status.start("refresh", "refreshing…")
+        try:
+            self._set_inboxes(await app.client.inboxes())
+            await self._refresh_list_head()
+            await self._refresh_thread()
+            await self._scan_counts()
+        finally:
+            self.status.stop("refresh")
+        app.report_success()
+        self.status.set_refreshed(app.clock())
+
+    async def _refresh_list_head(self) -> None:
+        inbox, pager = self.inbox, self.conversation_pager
+        member = self.acting_member(inbox)
+        if inbox is None or pager is None or member is None:
+            return
+        head = await self.hm.client.conversations(inbox.id, member, closed=STATUS_FILTERS[self.status_filter])
+        if pager is not self.conversation_pager or not head:
+            return
+        pager.resume([c.id for c in head], None)
+        fresh = {c.id: c for c in head}
+        current = self.conversations
+        cursor_key = current.highlighted.id if current.highlighted else None
+        merged = list(head) + [c for c in current.all_items if c.id not in fresh]
+        merged.sort(key=lambda c: c.updated.timestamp() if c.updated else float("-inf"), reverse=True)
+        current.set_items(merged, keep=cursor_key)
+        if self.conversation is not None and self.conversation.id in fresh:
+            self.conversation = fresh[self.conversation.id]
+            self._update_thread_title()
+        self._update_list_title()
+
+    async def _refresh_thread(self) -> None:
+        pager, conversation = self.thread_pager, self.conversation
+        if pager is None or conversation is None:
+            return
+        newer = await pager.newer()
+        if newer and pager is self.thread_pager:
+            self.thread.append(newer)
+
+    @work(exclusive=True, group="counts", exit_on_error=False)
+    async def scan_counts(self) -> None:
+        await self._scan_counts()
+
+    async def _scan_counts(self) -> None:
+        """Badge counts for every inbox, and a toast for each new inbound message elsewhere.
+        The first scan of an inbox only learns what is there: the backlog raises no toast."""
+        results = await asyncio.gather(*(self._count_inbox(inbox) for inbox in self.inboxes), return_exceptions=True)
+        errors = [r for r in results if isinstance(r, BaseException)]
+        if errors:
+            raise errors[0]
+
+    async def _count_inbox(self, inbox: Inbox) -> None:
+        member = self.acting_member(inbox)
+        if member is None:
+            return
+        client = self.hm.client
+        open_count, open_more = await _count(client.conversation_pager(inbox.id, member, closed=False))
+        unread_items: list[Conversation] = []
+        pager = client.conversation_pager(inbox.id, member, unread=True)
+        while not pager.exhausted and len(unread_items) < COUNT_LIMIT:
+            unread_items.extend(c for c in await pager.older() if c.unread)
+        self.sidebar.set_counts(inbox.id, open=open_count, unread=len(unread_items),
+                                more=open_more or not pager.exhausted)
+        first_scan = inbox.id not in self._scanned_once
+        self._scanned_once.add(inbox.id)
+        for conversation in unread_items:
+            last = _last_inbound(conversation)
+            seen = self._inbound_seen.get(conversation.id)
+            self._inbound_seen[conversation.id] = last
+            if first_scan or (seen is not None and last <= seen):
+                continue
+            if self.conversation is not None and self.conversation.id == conversation.id:
+                continue  # it is on screen already
+            self.notify(f"New message from {one_line(conversation.display_name, 40)} in {one_line(inbox.name, 30)}",
+                        title="New message", markup=False)
+
+
+async def _count(pager: Pager[Conversation]) -> tuple[int, bool]:
+    total = 0
+    while not pager.exhausted and total < COUNT_LIMIT:
+        total += len(await pager.older())
+    return min(total, COUNT_LIMIT), not pager.exhausted
+
+
+def _last_inbound(conversation: Conversation) -> float:
+    value = conversation.raw.get("last_inbound")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    return conversation.updated.timestamp() if conversation.updated else 0.0

@@ -1,0 +1,529 @@
+"""The Textual app against the fake server over loopback: every key and flow."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from hmtui.config import Config
+from hmtui.fake import HOSTILE_THREAD_INBOX, HOSTILE_THREAD_TARGET, LONG_THREAD_INBOX, LONG_THREAD_TARGET, Fault
+from hmtui.ui.screens.help import HelpScreen
+from hmtui.ui.screens.picker import PickerScreen
+from hmtui.ui.widgets.conversation_list import ConversationList
+from hmtui.ui.widgets.inbox_sidebar import InboxSidebar
+from hmtui.ui.widgets.thread_view import ThreadView
+
+from app_harness import running, screen_text, settle
+
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def inbox_conversations(server, inbox_id, status="open"):
+    items = [c for c in server.data.conversations if c["inbox"] == inbox_id]
+    if status != "all":
+        items = [c for c in items if c["status"] == status]
+    return sorted(items, key=lambda c: c["updated"], reverse=True)
+
+
+def widgets(app):
+    screen = app.screen_stack[0]
+    return screen, screen.query_one(InboxSidebar), screen.query_one(ConversationList), screen.query_one(ThreadView)
+
+
+def notifications(app) -> list[str]:
+    return [n.message for n in app._notifications]
+
+
+# -- start-up and layout --------------------------------------------------------------------------
+
+
+async def test_opens_on_the_first_inbox_with_its_conversations_and_the_newest_thread(server) -> None:
+    async with running(server) as (app, pilot):
+        screen, sidebar, conversations, thread = widgets(app)
+        assert [i.name for i in sidebar.items] == [i["name"] for i in server.data.inboxes]
+        expected = inbox_conversations(server, server.data.inboxes[0]["id"])
+        assert [c.id for c in conversations.items] == [c["id"] for c in expected][: len(conversations.items)]
+        assert conversations.has_focus
+        # The highlighted conversation's thread is previewed, opened on its newest message.
+        newest = server.data.messages_for(expected[0]["inbox"], expected[0]["target"])[-1]
+        assert thread.selected_message.id == newest["id"]
+        assert screen.status.state == "ok"
+        # Badges come from the server's counts.
+        open_count, unread_count = sidebar.counts(server.data.inboxes[0]["id"])
+        assert open_count == len(expected)
+        assert unread_count == sum(1 for c in server.data.conversations
+                                   if c["inbox"] == server.data.inboxes[0]["id"] and c["unread"])
+
+
+async def test_start_straight_into_a_conversation(server) -> None:
+    async with running(server, start_inbox=LONG_THREAD_INBOX, start_phone="+1 415-555-0142") as (app, pilot):
+        screen, _, _, thread = widgets(app)
+        assert thread.has_focus
+        assert screen.conversation.target == LONG_THREAD_TARGET
+        assert thread.message_count == 50
+
+
+async def test_tab_moves_between_panes_and_escape_goes_back(server) -> None:
+    async with running(server) as (app, pilot):
+        screen, sidebar, conversations, thread = widgets(app)
+        await pilot.press("tab")
+        assert thread.has_focus
+        await pilot.press("escape")
+        assert conversations.has_focus
+        await pilot.press("escape")
+        assert sidebar.has_focus
+        await pilot.press("tab")
+        assert conversations.has_focus
+        await pilot.press("enter")
+        await settle(pilot)
+        assert thread.has_focus
+
+
+async def test_sidebar_switches_inbox(server) -> None:
+    async with running(server) as (app, pilot):
+        screen, sidebar, conversations, _ = widgets(app)
+        sidebar.focus()
+        await pilot.press("j", "enter")
+        await settle(pilot)
+        second = server.data.inboxes[1]
+        assert screen.inbox.id == second["id"]
+        assert conversations.has_focus
+        assert {c.inbox_id for c in conversations.items} == {second["id"]}
+
+
+async def test_list_movement_and_paging_loads_more(server) -> None:
+    server.options.conversation_page_size = 10
+    async with running(server) as (app, pilot):
+        _, _, conversations, thread = widgets(app)
+        assert conversations.total_count == 10
+        await pilot.press("j", "j")
+        assert conversations.cursor == 2
+        await pilot.press("G")
+        await settle(pilot)
+        assert conversations.total_count > 10  # nearing the end loaded the next page
+        await pilot.press("g")
+        assert conversations.cursor == 0
+        await pilot.press("pagedown")
+        assert conversations.cursor > 2
+        await settle(pilot)
+        expected = inbox_conversations(server, server.data.inboxes[0]["id"])
+        ids = [c.id for c in conversations.items]
+        assert len(ids) == len(set(ids)) and set(ids) <= {c["id"] for c in expected}
+
+
+async def test_status_filters_1_2_3(server) -> None:
+    async with running(server) as (app, pilot):
+        _, _, conversations, _ = widgets(app)
+        inbox = server.data.inboxes[0]["id"]
+        await pilot.press("2")
+        await settle(pilot)
+        assert conversations.items and all(c.closed for c in conversations.items)
+        await pilot.press("3")
+        await settle(pilot)
+        statuses = {c.status for c in conversations.items}
+        assert len(conversations.items) >= min(25, len(inbox_conversations(server, inbox, "all")))
+        await pilot.press("1")
+        await settle(pilot)
+        assert all(not c.closed for c in conversations.items)
+        assert statuses  # the all view really showed something
+
+
+async def test_filter_by_name_number_or_snippet(server) -> None:
+    async with running(server) as (app, pilot):
+        screen, _, conversations, _ = widgets(app)
+        target = conversations.items[3]
+        await pilot.press("slash")
+        await pilot.press(*list(target.target[-7:]))
+        assert [c.id for c in conversations.items] == [target.id]
+        await pilot.press("enter")
+        assert conversations.has_focus and conversations.filter_text
+        await pilot.press("escape")
+        assert conversations.filter_text == "" and len(conversations.items) > 1
+
+
+async def test_next_unread_across_inboxes(server) -> None:
+    async with running(server) as (app, pilot):
+        screen, sidebar, conversations, _ = widgets(app)
+        await pilot.press("n")
+        await settle(pilot)
+        first = conversations.highlighted
+        assert first.unread
+        index = conversations.cursor
+        assert index > 0 and all(not c.unread for c in conversations.items[1:index])
+        await pilot.press("n")
+        await settle(pilot)
+        assert conversations.highlighted.unread and conversations.cursor > index
+        await pilot.press("N")
+        await settle(pilot)
+        assert conversations.highlighted.id == first.id
+        # Jump past the last unread here: the next inbox with unread opens on its first unread.
+        for _ in range(200):
+            before = screen.inbox.id
+            await pilot.press("n")
+            await settle(pilot)
+            if screen.inbox.id != before:
+                break
+        assert screen.inbox.id == server.data.inboxes[1]["id"]
+        assert conversations.highlighted.unread
+
+
+# -- lazy history -------------------------------------------------------------------------------------
+
+
+async def open_long_thread(pilot, app):
+    screen, _, conversations, thread = widgets(app)
+    index = next(n for n, c in enumerate(conversations.items) if c.target == LONG_THREAD_TARGET)
+    conversations.move_cursor(index)
+    await pilot.press("enter")
+    await settle(pilot)
+    assert thread.has_focus
+    return screen, thread
+
+
+async def test_reaching_the_top_loads_the_older_page_without_moving_the_screen(server) -> None:
+    async with running(server) as (app, pilot):
+        screen, thread = await open_long_thread(pilot, app)
+        assert thread.message_count == 50
+        server.reset_counts()
+        # Walk up message by message until the older page arrives.
+        for _ in range(60):
+            if thread.message_count > 50:
+                break
+            await pilot.press("k")
+        # Exactly one request, whatever the number of keypresses near the top.
+        await settle(pilot)
+        assert server.counts["GET /v1/messages"] == 1
+        # A page is 50, less what shares a second with the page before (asked again, deduplicated).
+        loaded = thread.message_count
+        assert 90 <= loaded <= 100
+        await pilot.press("g")  # the oldest loaded, and the next page
+        await settle(pilot)
+        assert loaded + 40 <= thread.message_count <= loaded + 50
+        ids = [m.id for m in thread.messages()]
+        assert len(ids) == len(set(ids))
+        expected = [m["id"] for m in server.data.messages_for(LONG_THREAD_INBOX, LONG_THREAD_TARGET)]
+        assert ids == expected[-len(ids):]
+
+
+async def test_prepend_keeps_the_lines_on_screen_still(server) -> None:
+    async with running(server) as (app, pilot):
+        screen, thread = await open_long_thread(pilot, app)
+        before = screen_text(thread)
+        worker = screen.load_older()
+        await worker.wait()
+        await pilot.pause()
+        assert thread.message_count > 50
+        assert screen_text(thread)[1:] == before[1:]  # (line 0 may say "loading older…")
+
+
+async def test_reading_back_to_the_first_message_loses_and_doubles_nothing(server) -> None:
+    server.options.message_page_size = 500  # fewer round trips; paging rules are tested elsewhere
+    async with running(server) as (app, pilot):
+        screen, thread = await open_long_thread(pilot, app)
+        for _ in range(100):
+            if thread.at_start:
+                break
+            await pilot.press("g")
+            await settle(pilot)
+        assert thread.at_start
+        expected = [m["id"] for m in server.data.messages_for(LONG_THREAD_INBOX, LONG_THREAD_TARGET)]
+        assert [m.id for m in thread.messages()] == expected
+        assert "start of conversation" in screen_text(thread)[0]
+
+
+# -- triage -------------------------------------------------------------------------------------------
+
+
+async def test_close_moves_on_shows_the_change_and_reaches_the_server(server) -> None:
+    async with running(server) as (app, pilot):
+        screen, sidebar, conversations, _ = widgets(app)
+        first = conversations.items[0]
+        open_before, _ = sidebar.counts(first.inbox_id)
+        await pilot.press("c")
+        assert conversations.get_item(first.id).closed  # at once, before the server answered
+        assert conversations.cursor == 1
+        await settle(pilot)
+        assert server.data.conversation_by_id(first.id)["status"] == "closed"
+        assert any(m.startswith("Closed ") for m in notifications(app))
+        assert sidebar.counts(first.inbox_id)[0] == open_before - 1
+        # c again on it reopens.
+        conversations.move_cursor(0)
+        await pilot.press("c")
+        await settle(pilot)
+        assert server.data.conversation_by_id(first.id)["status"] == "open"
+
+
+async def test_a_refused_action_is_rolled_back_and_says_why(server) -> None:
+    async with running(server) as (app, pilot):
+        screen, sidebar, conversations, _ = widgets(app)
+        first = conversations.items[0]
+        server.inject(Fault("500", every=1, path="/v1/conversations/close"))
+        await pilot.press("c")
+        await settle(pilot)
+        assert not conversations.get_item(first.id).closed
+        assert server.data.conversation_by_id(first.id)["status"] == "open"
+        assert any(m.startswith("Could not close") and "server error (500)" in m for m in notifications(app))
+
+
+async def test_read_unread_toggle(server) -> None:
+    async with running(server) as (app, pilot):
+        _, _, conversations, _ = widgets(app)
+        first = conversations.items[0]
+        was_unread = first.unread
+        await pilot.press("u")
+        await settle(pilot)
+        assert server.data.conversation_by_id(first.id)["unread"] is (not was_unread)
+        assert conversations.get_item(first.id).unread is (not was_unread)
+
+
+async def test_reassign_with_a_picker(server) -> None:
+    async with running(server) as (app, pilot):
+        _, _, conversations, _ = widgets(app)
+        first = conversations.items[0]
+        await pilot.press("a")
+        await pilot.pause()
+        picker = app.screen
+        assert isinstance(picker, PickerScreen)
+        choices = picker._choices
+        options = picker.query_one("OptionList")
+        await pilot.press("down")
+        if choices[options.highlighted][0] == first.assigned:
+            await pilot.press("up", "up")
+        chosen = choices[options.highlighted][0]
+        assert chosen != first.assigned
+        await pilot.press("enter")
+        await settle(pilot)
+        assert server.data.conversation_by_id(first.id)["assigned"] == chosen
+        assert conversations.get_item(first.id).assigned == chosen
+        assert any(m.startswith("Assigned ") for m in notifications(app))
+
+
+async def test_transfer_with_a_picker(server) -> None:
+    async with running(server) as (app, pilot):
+        _, _, conversations, _ = widgets(app)
+        first = conversations.items[0]
+        await pilot.press("t")
+        await pilot.pause()
+        assert isinstance(app.screen, PickerScreen)
+        destination = app.screen._choices[0][0]
+        await pilot.press("enter")
+        await settle(pilot)
+        assert server.data.conversation_by_id(first.id)["inbox"] == destination
+        assert conversations.get_item(first.id) is None  # it left this inbox's list
+        assert any(m.startswith("Transferred ") for m in notifications(app))
+
+
+async def test_escape_cancels_a_picker(server) -> None:
+    async with running(server) as (app, pilot):
+        _, _, conversations, _ = widgets(app)
+        first = conversations.items[0]
+        await pilot.press("a")
+        await pilot.pause()
+        await pilot.press("escape")
+        await settle(pilot)
+        assert not isinstance(app.screen, PickerScreen)
+        assert server.data.conversation_by_id(first.id)["assigned"] == first.assigned
+        assert not [r for r in server.requests if r.path == "/v1/conversations/reassign"]
+
+
+# -- refresh ------------------------------------------------------------------------------------------
+
+
+async def test_refresh_appends_new_messages_and_toasts_other_conversations(server) -> None:
+    async with running(server) as (app, pilot):
+        screen, sidebar, conversations, thread = widgets(app)
+        opened = screen.conversation
+        count = thread.message_count
+        assert not [n for n in notifications(app) if "New message" in n]  # the backlog raised none
+        server.add_message(opened.inbox_id, opened.target, "a brand new message here")
+        elsewhere = next(c for c in server.data.conversations if c["inbox"] == server.data.inboxes[2]["id"])
+        server.add_message(elsewhere["inbox"], elsewhere["target"], "hello from elsewhere")
+        await pilot.press("r")
+        await settle(pilot)
+        assert thread.message_count == count + 1
+        assert thread.messages()[-1].text == "a brand new message here"
+        toasts = [n for n in notifications(app) if n.startswith("New message from")]
+        assert len(toasts) == 1 and server.data.inboxes[2]["name"] in toasts[0]
+        assert screen.status.refreshed_at is not None
+
+
+async def test_refresh_when_scrolled_up_keeps_the_view_and_hints(server) -> None:
+    async with running(server) as (app, pilot):
+        screen, thread = await open_long_thread(pilot, app)
+        await pilot.press("pageup", "pageup")
+        before = screen_text(thread)
+        server.add_message(LONG_THREAD_INBOX, LONG_THREAD_TARGET, "one")
+        server.add_message(LONG_THREAD_INBOX, LONG_THREAD_TARGET, "two")
+        await pilot.press("r")
+        await settle(pilot)
+        after = screen_text(thread)
+        assert any("2 new ↓" in line for line in after)
+        assert after[1:-1] == before[1:-1] or after[:-1] == before[:-1]
+
+
+# -- safety -------------------------------------------------------------------------------------------
+
+
+async def test_hostile_texts_are_shown_literally_and_do_nothing(server) -> None:
+    async with running(server, start_inbox=HOSTILE_THREAD_INBOX, start_phone=HOSTILE_THREAD_TARGET) as (app, pilot):
+        screen, sidebar, conversations, thread = widgets(app)
+        lines: list[str] = []
+        for _ in range(40):
+            lines += screen_text(thread)
+            await pilot.press("k")
+        text = "\n".join(lines)
+        assert "[@click=app.quit]x[/]" in text
+        assert not CONTROL.search(text)
+        title = str(screen.query_one("#thread-title").render())
+        assert not CONTROL.search(title)
+        # Click on every line of the thread: nothing quits.
+        for y in range(thread.size.height):
+            await pilot.click(ThreadView, offset=(5, y))
+        assert app.is_running
+        # The hostile conversation's row in the list is literal too.
+        rows = "\n".join(screen_text(conversations))
+        assert not CONTROL.search(rows)
+
+
+# -- other keys ---------------------------------------------------------------------------------------
+
+
+async def test_copy_number(server) -> None:
+    async with running(server) as (app, pilot):
+        _, _, conversations, _ = widgets(app)
+        await pilot.press("y")
+        assert app.clipboard == "+" + conversations.items[0].target
+
+
+async def test_open_link_opens_only_http_urls(server, monkeypatch) -> None:
+    opened: list[str] = []
+    async with running(server) as (app, pilot):
+        monkeypatch.setattr(app, "open_url", lambda url, **kw: opened.append(url))
+        screen, thread = await open_long_thread(pilot, app)
+        while not any(m.media or m.link_url for m in thread.messages()):
+            await (screen.load_older()).wait()
+        messages = thread.messages()
+        with_media = next(m for m in reversed(messages) if m.media or m.link_url)
+        thread.scroll_to_message(with_media.id)
+        await pilot.press("o")
+        assert opened == [with_media.media or with_media.link_url]
+
+
+async def test_export_writes_the_whole_thread(server, tmp_path) -> None:
+    async with running(server, tmp_path=tmp_path) as (app, pilot):
+        screen, thread = await open_long_thread(pilot, app)
+        await pilot.press("e")
+        await pilot.pause()
+        assert isinstance(app.screen, PickerScreen)
+        await pilot.press("down", "enter")  # JSON Lines
+        await settle(pilot)
+        files = list(tmp_path.glob("*.jsonl"))
+        assert len(files) == 1
+        expected = server.data.messages_for(LONG_THREAD_INBOX, LONG_THREAD_TARGET)
+        ids = [json.loads(line)["id"] for line in files[0].read_text().splitlines()]
+        assert ids == [m["id"] for m in expected]
+        assert any(str(files[0]) in n for n in notifications(app))
+        assert files[0].stat().st_mode & 0o777 == 0o600
+
+
+async def test_export_markdown(server, tmp_path) -> None:
+    async with running(server, tmp_path=tmp_path, start_inbox=HOSTILE_THREAD_INBOX,
+                       start_phone=HOSTILE_THREAD_TARGET) as (app, pilot):
+        await pilot.press("e")
+        await pilot.pause()
+        await pilot.press("enter")
+        await settle(pilot)
+        [path] = list(tmp_path.glob("*.md"))
+        text = path.read_text()
+        assert text.startswith("# Conversation with")
+        assert not CONTROL.search(text.replace("\n", ""))
+
+
+async def test_help_screen_lists_every_binding(server) -> None:
+    async with running(server) as (app, pilot):
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        text = str(app.screen.query_one("#help-text").render())
+        for binding_id in ("conversation.close", "conversation.unread", "conversation.reassign",
+                           "conversation.transfer", "thread.oldest", "conversations.filter", "app.quit"):
+            assert binding_id in text
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_command_palette_offers_the_actions(server) -> None:
+    async with running(server) as (app, pilot):
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*list("close or reopen"))
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        first = server.data.conversation_by_id(widgets(app)[2].items[0].id)
+        assert first["status"] == "closed"
+
+
+async def test_keys_can_be_remapped_from_the_config(server) -> None:
+    config = Config(keymap={"conversation.close": "x"})
+    async with running(server, config=config) as (app, pilot):
+        _, _, conversations, _ = widgets(app)
+        first = conversations.items[0]
+        await pilot.press("c")
+        await settle(pilot)
+        assert server.data.conversation_by_id(first.id)["status"] == "open"
+        await pilot.press("x")
+        await settle(pilot)
+        assert server.data.conversation_by_id(first.id)["status"] == "closed"
+
+
+async def test_q_quits_with_exit_code_0(server) -> None:
+    async with running(server) as (app, pilot):
+        await pilot.press("q")
+    assert app.return_code in (0, None)
+
+
+# -- failures -----------------------------------------------------------------------------------------
+
+
+async def test_offline_shows_in_the_status_line_once_and_keeps_the_screen(server) -> None:
+    async with running(server) as (app, pilot):
+        screen, _, conversations, _ = widgets(app)
+        shown = [c.id for c in conversations.items]
+        server.stop()
+        await pilot.press("r")
+        await settle(pilot)
+        await pilot.press("r")
+        await settle(pilot)
+        assert screen.status.state == "offline"
+        assert "offline" in screen.status.describe()
+        assert [c.id for c in conversations.items] == shown
+        errors = [n for n in app._notifications if n.severity == "error"]
+        assert len(errors) == 1
+
+
+async def test_rejected_credentials(server) -> None:
+    server.inject(Fault("401", every=1))
+    async with running(server) as (app, pilot):
+        screen, *_ = widgets(app)
+        assert screen.status.state == "auth"
+        assert "credentials rejected" in screen.status.describe()
+        assert server.secret_key not in screen.status.describe()
+
+
+async def test_narrow_terminal_collapses_the_sidebar_and_nothing_overlaps(server) -> None:
+    async with running(server, size=(80, 30)) as (app, pilot):
+        screen, sidebar, conversations, thread = widgets(app)
+        assert screen.has_class("-narrow")
+        assert not sidebar.display or sidebar.region.area == 0
+        assert conversations.region.area and thread.region.area
+        assert not conversations.region.overlaps(thread.region)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert sidebar.has_focus and sidebar.region.area
+        assert not sidebar.region.overlaps(thread.region)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert conversations.region.area
