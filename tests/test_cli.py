@@ -299,10 +299,65 @@ def test_fake_server_command_prints_its_url_and_demo_credentials(isolated_env) -
         assert proc.wait(timeout=10) == 0
 
 
-def test_demo_without_a_terminal_ui_yet_lists_inboxes(isolated_env) -> None:
-    result = run_cli("demo", env=isolated_env)
-    assert result.returncode == 0, result.stderr
-    assert "Support" in result.stdout
+def run_in_terminal(args: list[str], env: dict[str, str], *, until: str, keys: bytes, deadline: float = 60):
+    """Run hmtui in a pseudo-terminal, wait for `until` on screen, type `keys`, return (exit code, screen)."""
+    import pty
+    import select
+    import time
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: exec hmtui
+        os.execvpe(sys.executable, [sys.executable, "-m", "hmtui", *args], {**env, "TERM": "xterm-256color",
+                                                                             "COLUMNS": "120", "LINES": "40"})
+    screen = b""
+    sent = False
+    end = time.monotonic() + deadline
+    try:
+        while time.monotonic() < end:
+            ready, _, _ = select.select([fd], [], [], 1.0)
+            if ready:
+                try:
+                    chunk = os.read(fd, 65536)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                screen += chunk
+            if not sent and until.encode() in screen:
+                os.write(fd, keys)
+                sent = True
+        if not sent:
+            os.kill(pid, signal.SIGKILL)
+        _, status = os.waitpid(pid, 0)
+        return os.waitstatus_to_exitcode(status), screen.decode("utf-8", "replace")
+    finally:
+        os.close(fd)
+        try:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+
+
+def test_demo_opens_the_terminal_ui_and_q_quits_with_0(isolated_env) -> None:
+    code, screen = run_in_terminal(["demo"], isolated_env, until="Field Ops", keys=b"q")
+    assert code == 0, screen[-2000:]
+    for name in ("Support", "Sales", "Billing", "Field Ops"):
+        assert name in screen
+    assert "Traceback" not in screen
+
+
+def test_tui_opens_straight_into_a_conversation(shared_server, isolated_env) -> None:
+    args = ["--inbox", str(LONG_THREAD_INBOX), "--phone", LONG_THREAD_TARGET]
+    newest = shared_server.data.messages_for(LONG_THREAD_INBOX, LONG_THREAD_TARGET)[-1]
+    marker = newest["text"].split()[0]
+    code, screen = run_in_terminal(args, env_for(shared_server, isolated_env), until=marker, keys=b"q")
+    assert code == 0, screen[-2000:]
+
+
+def test_tui_phone_without_inbox_is_a_usage_error(shared_server, isolated_env) -> None:
+    result = run_cli("--phone", "14155550142", env=env_for(shared_server, isolated_env))
+    assert "--phone needs --inbox" in assert_one_line_error(result, 2)
 
 
 def test_python_dash_m_and_version(isolated_env) -> None:

@@ -31,7 +31,7 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll() as scroll:
-            scroll.border_title = "Keys  (remap in config.toml [keymap] by id)"
+            scroll.border_title = Text("Keys  (remap any of them by id: [keymap] in config.toml)")
             yield Static(self._table(), markup=False, id="help-text")
 
     def _table(self) -> Text:

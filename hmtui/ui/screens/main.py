@@ -58,9 +58,9 @@ class MainScreen(Screen[None]):
         Binding("u", "toggle_unread", "Read/unread", id="conversation.unread"),
         Binding("a", "reassign", "Assign", id="conversation.reassign"),
         Binding("t", "transfer", "Transfer", id="conversation.transfer"),
-        Binding("y", "copy_number", "Copy number", id="conversation.copy_number", show=False),
-        Binding("o", "open_link", "Open link", id="thread.open_link", show=False),
-        Binding("e", "export", "Export", id="thread.export", show=False),
+        Binding("y", "copy_number", "Copy №", id="conversation.copy_number"),
+        Binding("o", "open_link", "Open link", id="thread.open_link"),
+        Binding("e", "export", "Export", id="thread.export"),
         Binding("r", "refresh", "Refresh", id="app.refresh"),
     ]
 
@@ -101,7 +101,7 @@ class MainScreen(Screen[None]):
                 yield Static("", id="thread-title", classes="pane-title")
                 yield ThreadView(id="thread", tz=app.tz)
         yield StatusLine(id="status", clock=app.clock, tz=app.tz)
-        yield Footer()
+        yield Footer(compact=True)
 
     @property
     def sidebar(self) -> InboxSidebar:
@@ -146,6 +146,7 @@ class MainScreen(Screen[None]):
         finally:
             self.status.stop("inboxes")
         app.report_success()
+        self.status.set_refreshed(app.clock())
         self._set_inboxes(inboxes)
         if not inboxes:
             self.sidebar.set_empty_text("No inboxes for these credentials")

@@ -38,7 +38,7 @@ class PickerScreen(ModalScreen[Hashable | None]):
         for index, (_, label) in enumerate(self._choices):
             options.append(Option(Text(one_line(label, 70)), id=str(index)))
         picker = OptionList(*options, id="picker")
-        picker.border_title = self._title
+        picker.border_title = Text(self._title)
         yield picker
 
     def on_mount(self) -> None:
