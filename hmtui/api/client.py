@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import threading
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -84,16 +85,40 @@ class HeymarketClient:
         self.on_retry = on_retry
         self._clock = clock
         self._sleep = sleep
-        self._http = httpx.AsyncClient(
-            base_url=self.base_url,
-            timeout=timeout,
-            transport=transport,
-            limits=httpx.Limits(max_connections=8, max_keepalive_connections=8),
-            headers={"User-Agent": f"hmtui/{__version__}", "Accept": "application/json"},
-            follow_redirects=False,
+        # Building the httpx client loads the CA bundle (tens of ms): do it on a thread, so it
+        # overlaps the app's start instead of delaying the first paint.
+        self._http_client: httpx.AsyncClient | None = None
+        self._http_error: BaseException | None = None
+        self._http_ready = threading.Thread(
+            target=self._build_http, args=(timeout, transport), name="hmtui-http-init", daemon=True
         )
+        self._http_ready.start()
         self.requests: Counter[str] = Counter()  # by "METHOD /path"
         self.skipped: Counter[str] = Counter()  # unusable items dropped, by kind
+
+    def _build_http(self, timeout: httpx.Timeout | float, transport: httpx.AsyncBaseTransport | None) -> None:
+        try:
+            self._http_client = httpx.AsyncClient(
+                base_url=self.base_url,
+                timeout=timeout,
+                transport=transport,
+                limits=httpx.Limits(max_connections=8, max_keepalive_connections=8),
+                headers={"User-Agent": f"hmtui/{__version__}", "Accept": "application/json"},
+                follow_redirects=False,
+            )
+            import anyio  # noqa: F401  (these three are imported by the first request otherwise)
+            import h11  # noqa: F401
+            import httpcore  # noqa: F401
+        except BaseException as exc:  # re-raised on first use, in the caller's thread
+            self._http_error = exc
+
+    @property
+    def _http(self) -> httpx.AsyncClient:
+        if self._http_client is None:
+            self._http_ready.join()
+            if self._http_client is None:
+                raise self._http_error or RuntimeError("the HTTP client could not be created")
+        return self._http_client
 
     async def __aenter__(self) -> HeymarketClient:
         return self

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import gc
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -142,7 +143,8 @@ class MainScreen(Screen[None]):
         app = self.hm
         self.status.start("inboxes", "loading inboxes…")
         try:
-            inboxes = await app.client.inboxes()
+            prefetched, app.prefetched_inboxes = app.prefetched_inboxes, None
+            inboxes = await (prefetched or app.client.inboxes())
         finally:
             self.status.stop("inboxes")
         app.report_success()
@@ -255,6 +257,7 @@ class MainScreen(Screen[None]):
         self.thread_pager = None
         self._update_thread_title()
         self.thread.clear_thread("Loading…")
+        _release_history()
         self.load_thread(conversation)
 
     @work(exclusive=True, group="thread", exit_on_error=False)
@@ -312,6 +315,7 @@ class MainScreen(Screen[None]):
             if pager is self.thread_pager:
                 # prepend first: clearing the flag while still at the top asks for the next page.
                 thread.prepend(older, at_start=pager.exhausted)
+                _settle_history()
         finally:
             self.status.stop("older")
             if pager is self.thread_pager:
@@ -706,6 +710,7 @@ class MainScreen(Screen[None]):
                     return
                 thread.prepend(older, at_start=pager.exhausted)
                 self.status.start("export", f"exporting… {thread.message_count:,} messages")
+            _settle_history()
             messages = thread.messages()
             app = self.hm
             path = export_path(conversation, fmt, app.clock().astimezone(app.tz), app.export_dir)
@@ -808,6 +813,18 @@ class MainScreen(Screen[None]):
                 continue  # it is on screen already
             self.notify(f"New message from {one_line(conversation.display_name, 40)} in {one_line(inbox.name, 30)}",
                         title="New message", markup=False)
+
+
+def _settle_history() -> None:
+    """Move what is loaded out of the collector's sight. With 20,000 messages loaded a full
+    collection takes ~90 ms, a visible hitch; loaded history is long-lived, so freeze it."""
+    gc.collect(1)  # this page's short-lived garbage: cheap, and not frozen with it
+    gc.freeze()
+
+
+def _release_history() -> None:
+    """Let a thread that is being replaced be collected."""
+    gc.unfreeze()
 
 
 async def _count(pager: Pager[Conversation]) -> tuple[int, bool]:

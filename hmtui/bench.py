@@ -1,0 +1,725 @@
+"""hmtui's benchmark suite: `python -m hmtui.bench [--json PATH] [--quick]`.
+
+Everything runs against the fake server on loopback (`hmtui.fake`), the UI headless through
+`App.run_test` (or, for the cold start, the real `hmtui` command on a pseudo-terminal). This
+machine-independent suite reports *ratios measured within one run*, each side repeated with the
+two sides interleaved (A B A B …) and summarised by its median, so a small, noisy machine still
+gives a stable answer. The absolute figures are printed (and written) too.
+
+Figures (JSON keys; N is the long size, 20,000, or 2,000 with --quick):
+
+* ``scroll_latency_ratio``: median time from a scroll keypress (j/k/pageup/pagedown in the middle
+  of the history) until the screen has been repainted, N messages loaded ÷ 100 loaded. Also
+  ``scroll_latency_ms_N`` and ``scroll_latency_ms_100``. Target ≤ 1.2.
+* ``prepend_ratio``: the screen's ``load_older()`` worker fetching one older page from the server
+  and prepending it, until repainted, N loaded ÷ 100 loaded (``prepend_ms_N``, ``prepend_ms_100``).
+  Target ≤ 1.5. ``open_thread_ms``: enter on the long conversation in the list until its first
+  page is painted.
+* ``cold_start_ratio``: process start until the first inbox list is on a pseudo-terminal, for
+  ``python -m hmtui`` against an already-running fake server (the user's cold start: starting
+  the fake server is not part of it), ÷ the bare import floor
+  ``python -c "import textual.app, httpx, jwt, platformdirs"``. Target ≤ 2.0. ``cold_start_s``,
+  ``import_floor_s``, and ``cold_start_demo_s`` (``python -m hmtui demo``, for reference).
+* ``request_ratio``: GET /v1/messages requests the app's export (``e`` → jsonl) of the whole long
+  thread makes, counting the first page, ÷ ceil(messages / page size), exclusive-cursor server.
+  Target ≤ 1.1.
+* ``peak_rss_mb``: peak resident memory (MiB) of a child process running the app with the long
+  thread loaded page by page through the real path and displayed: the child's own VmHWM
+  (``hmtui.bench_rss``; not the parent's ``RUSAGE_CHILDREN``, which on Linux keeps the size of
+  the forked benchmark across ``exec``). Target ≤ 150. ``full_gc_ms``: one full garbage
+  collection in that process, the occasional pause a big thread costs (no target).
+
+"Repainted" is timed precisely: the screen's ``_compositor_refresh`` is hooked and the clock stops
+at the end of the first refresh after the action (the key binding's action, ``prepend`` or
+``set_thread``) has returned. The headless driver skips turning the update into terminal escape
+codes, so the benchmark does that work too (as a real terminal run would). Textual paints at most
+60 times a second and an update waits for the next frame; the suite raises the frame rate to 1000
+while timing, so the figures measure the app's work rather than the frame clock's phase.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import math
+import os
+import platform
+import select
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from time import perf_counter
+from typing import Any
+
+SMALL = 100
+TERMINAL_SIZE = (150, 42)  # columns, rows
+FLOOR_IMPORTS = "import textual.app, httpx, jwt, platformdirs"
+FIRST_PAINT_MARKER = b"Field Ops"  # an inbox name: the sidebar has been painted with the inboxes
+SCROLL_KEYS = ("j", "j", "k", "k", "pagedown", "pageup", "k", "j", "pageup", "pagedown")
+BENCH_FPS = 1000
+CHILD_TIMEOUT = 120.0
+
+TARGETS: dict[str, tuple[str, float]] = {
+    "scroll_latency_ratio": ("<=", 1.2),
+    "prepend_ratio": ("<=", 1.5),
+    "cold_start_ratio": ("<=", 2.0),
+    "request_ratio": ("<=", 1.1),
+    "peak_rss_mb": ("<=", 150.0),
+}
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Sizes and repeat counts of one run."""
+
+    large: int
+    scroll_rounds: int  # rounds of (large block, small block), SCROLL_KEYS * scroll_repeat presses each
+    scroll_repeat: int
+    prepend_rounds: int
+    open_rounds: int
+    cold_rounds: int
+    quick: bool
+
+
+FULL = Plan(large=20_000, scroll_rounds=6, scroll_repeat=2, prepend_rounds=9, open_rounds=9, cold_rounds=7, quick=False)
+QUICK = Plan(large=2_000, scroll_rounds=2, scroll_repeat=1, prepend_rounds=3, open_rounds=2, cold_rounds=2, quick=True)
+
+FIGURES = ("scroll", "prepend", "export", "cold", "rss")
+
+
+def figure_keys(large: int, small: int = SMALL) -> list[str]:
+    """Every key the JSON holds for a run with these sizes (besides the run's description)."""
+    return [
+        "scroll_latency_ratio", f"scroll_latency_ms_{large}", f"scroll_latency_ms_{small}",
+        f"scroll_latency_p95_ms_{large}", f"scroll_latency_p95_ms_{small}",
+        "prepend_ratio", f"prepend_ms_{large}", f"prepend_ms_{small}", "open_thread_ms",
+        "request_ratio", "export_requests", "export_min_requests", "export_messages", "export_s",
+        "cold_start_ratio", "cold_start_s", "import_floor_s", "cold_start_demo_s",
+        "peak_rss_mb", "rss_messages", "full_gc_ms",
+    ]
+
+
+def _log(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+def _median(values: Sequence[float]) -> float:
+    if not values:
+        raise RuntimeError("no samples")
+    return statistics.median(values)
+
+
+def _keep_samples(results: dict[str, Any], key: str, seconds: Sequence[float], scale: float = 1000.0) -> None:
+    """Every sample behind a median, in the figure's unit, under results["samples"][key]."""
+    results.setdefault("samples", {})[key] = [round(v * scale, 4) for v in seconds]
+
+
+def _percentile(values: Sequence[float], pct: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(pct / 100 * len(ordered)) - 1))]
+
+
+# ----------------------------------------------------------------------------- the in-process harness
+
+
+class PaintProbe:
+    """Stops the clock at the end of the first screen refresh after an action has returned.
+
+    `arm_after(obj, name)` wraps a method on that instance: once it returns, the next
+    `_compositor_refresh` of the screen is the paint that shows its effect.
+    """
+
+    def __init__(self, app: Any, screen: Any) -> None:
+        from textual._compositor import CompositorUpdate
+
+        self._armed = False
+        self._event = asyncio.Event()
+        self.painted_at = 0.0
+        self.paints = 0
+        refresh = screen._compositor_refresh
+
+        def timed_refresh() -> None:
+            refresh()
+            self.paints += 1
+            if self._armed and not self._event.is_set():
+                self.painted_at = perf_counter()
+                self._event.set()
+
+        screen._compositor_refresh = timed_refresh
+        display = app._display
+        console = app.console
+
+        def display_and_encode(screen: Any, renderable: Any) -> None:
+            display(screen, renderable)
+            # Headless, Textual skips encoding the update for the terminal: do it, as a terminal run would.
+            if isinstance(renderable, CompositorUpdate):
+                renderable.render_segments(console)
+
+        app._display = display_and_encode
+
+    def arm_after(self, obj: Any, name: str) -> None:
+        method = getattr(obj, name)
+
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            result = method(*args, **kwargs)
+            self._armed = True
+            return result
+
+        setattr(obj, name, wrapped)
+
+    def reset(self) -> None:
+        self._armed = False
+        self._event.clear()
+
+    async def wait(self, timeout: float = 60.0) -> float:
+        await asyncio.wait_for(self._event.wait(), timeout)
+        return self.painted_at
+
+
+@contextlib.contextmanager
+def fast_frames(fps: int = BENCH_FPS) -> Iterator[None]:
+    """Let Textual paint up to `fps` times a second (screens created inside take it up)."""
+    import textual.screen
+
+    saved = textual.screen.UPDATE_PERIOD
+    textual.screen.UPDATE_PERIOD = 1 / fps
+    try:
+        yield
+    finally:
+        textual.screen.UPDATE_PERIOD = saved
+
+
+def send_key(app: Any, key: str) -> None:
+    """What the driver does when the terminal sends a key (as `Pilot.press` does, without its waits)."""
+    from textual import events
+
+    event = events.Key(key, key if len(key) == 1 else None)
+    event.set_sender(app)
+    app._driver.send_message(event)
+
+
+async def _settle(pilot: Any) -> None:
+    from hmtui.ui.scenes import settle
+
+    await settle(pilot)
+
+
+def _long_conversation_index(screen: Any, target: str) -> int:
+    return next(n for n, c in enumerate(screen.conversations.items) if c.target == target)
+
+
+# ----------------------------------------------------------------------------- the fake server
+
+
+@dataclass(frozen=True)
+class RemoteServer:
+    """A fake server running in another process: what `make_app` needs of one."""
+
+    url: str
+    secret_id: str
+    secret_key: str
+
+
+def serve_fake() -> None:
+    """The server child: the scenes' deterministic fake server until stdin closes."""
+    from hmtui.ui.scenes import start_server
+
+    server = start_server()
+    try:
+        print(json.dumps({"url": server.url, "secret_id": server.secret_id, "secret_key": server.secret_key}),
+              flush=True)
+        sys.stdin.read()
+    finally:
+        server.stop()
+
+
+@contextlib.contextmanager
+def fake_server_process() -> Iterator[RemoteServer]:
+    """The fake server in a child process, so that neither its data (20,000 messages of its own)
+    nor its threads (the GIL) weigh on the app being timed, as with a real, remote server."""
+    proc = subprocess.Popen([sys.executable, "-c", "from hmtui.bench import serve_fake; serve_fake()"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the fake server process exited ({proc.wait()})")
+        info = json.loads(line)
+        yield RemoteServer(info["url"], info["secret_id"], info["secret_key"])
+    finally:
+        assert proc.stdin is not None
+        proc.stdin.close()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+# ----------------------------------------------------------------------------- in-process figures
+
+
+async def fetch_thread(server: Any, inbox: Any, target: str) -> list[Any]:
+    """A whole thread through the API, oldest first: the Message objects the app would hold."""
+    from hmtui.api import Credentials, HeymarketClient
+
+    async with HeymarketClient(Credentials(server.secret_id, server.secret_key), base_url=server.url) as client:
+        newest_first = [m async for m in client.iter_messages(inbox, target)]
+    return newest_first[::-1]
+
+
+async def bench_timed(plan: Plan, which: set[str], server: RemoteServer, results: dict[str, Any]) -> None:
+    """Scroll, open and prepend: the app in this process, the server in another."""
+    from hmtui.fake import LONG_THREAD_INBOX, LONG_THREAD_TARGET
+    from hmtui.ui.scenes import make_app
+
+    with fast_frames():
+        app = make_app(server, start_inbox=LONG_THREAD_INBOX)  # type: ignore[arg-type]
+        app.preview_delay = 3600.0  # moving the list's cursor must not open the thread: enter does
+        async with app.run_test(size=TERMINAL_SIZE) as pilot:
+            await _settle(pilot)
+            screen = app.main
+            probe = PaintProbe(app, screen)
+            thread = screen.thread
+            for name in ("action_next_message", "action_previous_message", "action_page_up",
+                         "action_page_down", "prepend", "set_thread"):
+                probe.arm_after(thread, name)
+            screen.conversations.move_cursor(_long_conversation_index(screen, LONG_THREAD_TARGET))
+            await _settle(pilot)
+            if "prepend" in which:  # first, as after start-up: nothing big in memory yet
+                await _bench_open(plan, pilot, probe, results)
+            messages = await fetch_thread(server, LONG_THREAD_INBOX, LONG_THREAD_TARGET)
+            if len(messages) < plan.large + SMALL:
+                raise RuntimeError(f"the long thread has only {len(messages)} messages")
+            _reset_thread(screen)  # no pager: nothing may load older pages into the scroll benchmark's thread
+            if "scroll" in which:
+                await _bench_scroll(plan, pilot, probe, messages, results)
+            if "prepend" in which:
+                await _open_long_thread(pilot, probe)
+                await _bench_prepend(plan, pilot, probe, messages, results)
+
+
+async def bench_export(results: dict[str, Any]) -> None:
+    """The request figure, on an in-process server whose request counts can be read."""
+    from hmtui.fake import LONG_THREAD_INBOX, LONG_THREAD_TARGET
+    from hmtui.ui.scenes import make_app, start_server
+
+    server = start_server()
+    export_dir = Path(tempfile.mkdtemp(prefix="hmtui-bench-"))
+    try:
+        total = len(server.data.messages_for(LONG_THREAD_INBOX, LONG_THREAD_TARGET))
+        app = make_app(server, start_inbox=LONG_THREAD_INBOX, export_dir=export_dir)
+        app.preview_delay = 3600.0
+        async with app.run_test(size=TERMINAL_SIZE) as pilot:
+            await _settle(pilot)
+            screen = app.main
+            screen.conversations.move_cursor(_long_conversation_index(screen, LONG_THREAD_TARGET))
+            await _settle(pilot)
+            await _bench_export(pilot, server, total, results)
+    finally:
+        server.stop()
+        shutil.rmtree(export_dir, ignore_errors=True)
+
+
+async def _bench_scroll(plan: Plan, pilot: Any, probe: PaintProbe, messages: list[Any], results: dict[str, Any]) -> None:
+    app = pilot.app
+    thread = app.main.thread
+    samples: dict[int, list[float]] = {plan.large: [], SMALL: []}
+    for round_ in range(plan.scroll_rounds):
+        sizes = (plan.large, SMALL) if round_ % 2 == 0 else (SMALL, plan.large)
+        for n in sizes:
+            loaded = messages[-n:]
+            thread.set_thread(loaded, contact="Margaret Oduya")
+            thread.focus()
+            await _settle(pilot)
+            thread.scroll_to_message(loaded[n // 2].id)  # the middle of the history
+            await _settle(pilot)
+            for key in SCROLL_KEYS * plan.scroll_repeat:
+                await pilot.pause()
+                probe.reset()
+                start = perf_counter()
+                send_key(app, key)
+                samples[n].append((await probe.wait()) - start)
+            if thread.scroll_offset.y <= 20 or thread.scroll_offset.y >= thread.max_scroll_y:
+                raise RuntimeError("the scroll benchmark drifted to an end of the thread")
+    large, small = _median(samples[plan.large]), _median(samples[SMALL])
+    results["scroll_latency_ratio"] = large / small
+    results[f"scroll_latency_ms_{plan.large}"] = large * 1000
+    results[f"scroll_latency_ms_{SMALL}"] = small * 1000
+    for n, values in samples.items():  # the occasional slow paint (a full garbage collection, say)
+        results[f"scroll_latency_p95_ms_{n}"] = _percentile(values, 95) * 1000
+        _keep_samples(results, f"scroll_latency_ms_{n}", values)
+    _log(f"scroll: {large * 1000:.2f} ms with {plan.large:,}, {small * 1000:.2f} ms with {SMALL} "
+         f"({len(samples[SMALL])} presses each)")
+
+
+def _reset_thread(screen: Any) -> None:
+    screen.conversation = None
+    screen.thread_pager = None
+    screen.thread.clear_thread("Select a conversation")
+    screen.conversations.focus()
+
+
+async def _open_long_thread(pilot: Any, probe: PaintProbe) -> float:
+    """Enter on the (highlighted) long conversation: seconds until its first page is painted."""
+    app = pilot.app
+    screen = app.main
+    _reset_thread(screen)
+    await _settle(pilot)
+    probe.reset()
+    start = perf_counter()
+    send_key(app, "enter")
+    painted = await probe.wait()
+    await app.workers.wait_for_complete()
+    if screen.thread_pager is None or screen.thread.message_count == 0:
+        raise RuntimeError("enter did not open the long thread")
+    return painted - start
+
+
+async def _bench_open(plan: Plan, pilot: Any, probe: PaintProbe, results: dict[str, Any]) -> None:
+    # Not counted: the first open also has the fake server build the thread (a real server has it).
+    await _open_long_thread(pilot, probe)
+    samples = [await _open_long_thread(pilot, probe) for _ in range(plan.open_rounds)]
+    results["open_thread_ms"] = _median(samples) * 1000
+    _keep_samples(results, "open_thread_ms", samples)
+    _log(f"open thread: {results['open_thread_ms']:.1f} ms")
+
+
+async def _bench_prepend(plan: Plan, pilot: Any, probe: PaintProbe, messages: list[Any], results: dict[str, Any]) -> None:
+    """Both sides load the messages just after the same point and fetch the same older page."""
+    app = pilot.app
+    screen = app.main
+    thread = screen.thread
+    conversation = screen.conversation
+    assert conversation is not None
+    cut = len(messages) - plan.large
+    samples: dict[int, list[float]] = {plan.large: [], SMALL: []}
+    for round_ in range(plan.prepend_rounds):
+        sizes = (plan.large, SMALL) if round_ % 2 == 0 else (SMALL, plan.large)
+        for n in sizes:
+            loaded = messages[cut:cut + n]
+            thread.set_thread(loaded, contact=conversation.display_name, at_start=False)
+            pager = app.client.message_pager(conversation.inbox_id, conversation.target)
+            pager.resume([m.id for m in loaded], loaded[0].date.timestamp())
+            screen.thread_pager = pager
+            thread.focus()
+            await _settle(pilot)
+            probe.reset()
+            start = perf_counter()
+            worker = screen.load_older()
+            painted = await probe.wait()
+            await worker.wait()
+            added = thread.message_count - n
+            if added <= 0 or pager.requests != 1:
+                raise RuntimeError(f"load_older added {added} messages in {pager.requests} requests")
+            samples[n].append(painted - start)
+    large, small = _median(samples[plan.large]), _median(samples[SMALL])
+    results["prepend_ratio"] = large / small
+    results[f"prepend_ms_{plan.large}"] = large * 1000
+    results[f"prepend_ms_{SMALL}"] = small * 1000
+    for n, values in samples.items():
+        _keep_samples(results, f"prepend_ms_{n}", values)
+    _log(f"prepend: {large * 1000:.2f} ms with {plan.large:,}, {small * 1000:.2f} ms with {SMALL}")
+
+
+async def _bench_export(pilot: Any, server: Any, total: int, results: dict[str, Any]) -> None:
+    app = pilot.app
+    screen = app.main
+    page_size = server.options.message_page_size
+    if server.options.cursor != "exclusive":
+        raise RuntimeError("the request figure is defined against the exclusive-cursor server")
+    before = server.counts["GET /v1/messages"]
+    _reset_thread(screen)
+    await _settle(pilot)
+    send_key(app, "enter")
+    await _settle(pilot)
+    conversation = screen.conversation
+    assert conversation is not None
+    start = perf_counter()
+    worker = screen.export_thread(conversation, "jsonl")
+    await worker.wait()
+    elapsed = perf_counter() - start
+    requests = server.counts["GET /v1/messages"] - before
+    path = getattr(screen, "last_export", None)
+    if path is None or not Path(path).is_file():
+        raise RuntimeError("the export wrote no file")
+    with open(path, encoding="utf-8") as f:
+        lines = sum(1 for line in f if line.strip())
+    if lines != total or screen.thread.message_count != total:
+        raise RuntimeError(f"the export holds {lines} of {total} messages")
+    minimum = math.ceil(total / page_size)
+    results["request_ratio"] = requests / minimum
+    results["export_requests"] = requests
+    results["export_min_requests"] = minimum
+    results["export_messages"] = total
+    results["export_s"] = elapsed
+    _log(f"export: {total:,} messages in {requests} requests (minimum {minimum}), {elapsed:.1f} s")
+
+
+# ----------------------------------------------------------------------------- subprocess figures
+
+
+def _isolated_env(home: Path) -> dict[str, str]:
+    """No user config, credentials or logs leak in or out."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HEYMARKET_", "HMTUI_", "TEXTUAL"))}
+    env.update(
+        HOME=str(home / "home"),
+        XDG_CONFIG_HOME=str(home / "config"),
+        XDG_CACHE_HOME=str(home / "cache"),
+        XDG_STATE_HOME=str(home / "state"),
+        XDG_DATA_HOME=str(home / "data"),
+        HMTUI_CONFIG=str(home / "config.toml"),
+        PYTHONIOENCODING="utf-8",
+    )
+    return env
+
+
+def _server_env(server: RemoteServer, env: dict[str, str]) -> dict[str, str]:
+    return {**env, "HEYMARKET_BASE_URL": server.url, "HEYMARKET_SECRET_ID": server.secret_id,
+            "HEYMARKET_SECRET_KEY": server.secret_key}
+
+
+def time_first_paint(args: Sequence[str], env: dict[str, str], marker: bytes = FIRST_PAINT_MARKER,
+                     deadline: float = CHILD_TIMEOUT) -> float:
+    """Seconds from starting `python ARGS` on a pseudo-terminal until `marker` is on screen; then q."""
+    import pty
+
+    columns, rows = TERMINAL_SIZE
+    full_env = {**env, "TERM": "xterm-256color", "COLUMNS": str(columns), "LINES": str(rows)}
+    start = perf_counter()
+    pid, fd = pty.fork()
+    if pid == 0:  # the child
+        try:
+            import fcntl
+            import struct
+            import termios
+
+            fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+            os.execvpe(sys.executable, [sys.executable, *args], full_env)
+        finally:
+            os._exit(127)
+    screen = b""
+    painted: float | None = None
+    end = time.monotonic() + deadline
+    try:
+        while time.monotonic() < end:
+            ready, _, _ = select.select([fd], [], [], 0.5)
+            if ready:
+                try:
+                    chunk = os.read(fd, 65536)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                screen += chunk
+                if painted is None and marker in screen[-len(chunk) - len(marker):]:
+                    painted = perf_counter()
+                    os.write(fd, b"q")
+        if painted is None:
+            os.kill(pid, signal.SIGKILL)
+        _, status = os.waitpid(pid, 0)
+        pid = 0
+        code = os.waitstatus_to_exitcode(status)
+    finally:
+        os.close(fd)
+        if pid:
+            with contextlib.suppress(ProcessLookupError, ChildProcessError):
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+    if painted is None or code != 0:
+        tail = screen[-1500:].decode("utf-8", "replace")
+        raise RuntimeError(f"python {' '.join(args)}: no first paint (exit {code}): {tail!r}")
+    return painted - start
+
+
+def time_import_floor(env: dict[str, str]) -> float:
+    """Seconds from starting `python -c "import …"` to its exit."""
+    start = perf_counter()
+    proc = subprocess.Popen([sys.executable, "-c", FLOOR_IMPORTS], env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL)
+    # Not wait(timeout=…): that polls, in steps of up to 50 ms. A watchdog kills a hung child instead.
+    watchdog = threading.Timer(CHILD_TIMEOUT, proc.kill)
+    watchdog.start()
+    try:
+        code = proc.wait()
+        elapsed = perf_counter() - start
+    finally:
+        watchdog.cancel()
+    if code != 0:
+        raise RuntimeError(f"the import floor failed ({code})")
+    return elapsed
+
+
+def bench_cold_start(plan: Plan, server: RemoteServer, results: dict[str, Any]) -> None:
+    home = Path(tempfile.mkdtemp(prefix="hmtui-bench-"))
+    try:
+        env = _isolated_env(home)
+        app_env = _server_env(server, env)
+        runs: dict[str, Callable[[], float]] = {
+            "floor": lambda: time_import_floor(env),
+            "app": lambda: time_first_paint(["-m", "hmtui"], app_env),
+            "demo": lambda: time_first_paint(["-m", "hmtui", "demo"], env),
+        }
+        for run in runs.values():  # warm-up: byte-code compiled, files in the page cache
+            run()
+        samples: dict[str, list[float]] = {name: [] for name in runs}
+        order = list(runs)
+        for round_ in range(plan.cold_rounds):
+            for name in order if round_ % 2 == 0 else order[::-1]:
+                samples[name].append(runs[name]())
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+    floor, app, demo = (_median(samples[name]) for name in ("floor", "app", "demo"))
+    for name, key in (("floor", "import_floor_s"), ("app", "cold_start_s"), ("demo", "cold_start_demo_s")):
+        _keep_samples(results, key, samples[name], scale=1.0)
+    results["cold_start_ratio"] = app / floor
+    results["cold_start_s"] = app
+    results["import_floor_s"] = floor
+    results["cold_start_demo_s"] = demo
+    _log(f"cold start: {app:.2f} s (demo {demo:.2f} s), import floor {floor:.2f} s")
+
+
+def bench_peak_rss(plan: Plan, server: RemoteServer, results: dict[str, Any]) -> None:
+    from hmtui.fake import LONG_THREAD_INBOX, LONG_THREAD_TARGET
+
+    home = Path(tempfile.mkdtemp(prefix="hmtui-bench-"))
+    try:
+        env = _server_env(server, _isolated_env(home))
+        args = [sys.executable, "-m", "hmtui.bench_rss", "--inbox", str(LONG_THREAD_INBOX),
+                "--phone", LONG_THREAD_TARGET, "--messages", str(plan.large)]
+        proc = subprocess.run(args, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                              encoding="utf-8", errors="replace", timeout=CHILD_TIMEOUT)
+        if proc.returncode != 0:
+            raise RuntimeError(f"the memory child failed ({proc.returncode}): {proc.stderr[-1500:]}")
+        child = json.loads(proc.stdout.strip().splitlines()[-1])
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+    peak = child["peak_rss_kb"] / 1024
+    results["peak_rss_mb"] = peak
+    results["peak_rss_source"] = child["source"]
+    results["rss_messages"] = child["messages"]
+    results["full_gc_ms"] = child["full_gc_ms"]
+    _log(f"peak RSS: {peak:.1f} MiB with {child['messages']:,} messages loaded; "
+         f"a full garbage collection then takes {child['full_gc_ms']:.0f} ms")
+
+
+# ----------------------------------------------------------------------------- report
+
+
+def machine() -> dict[str, Any]:
+    processor = platform.processor()
+    if not processor and os.path.exists("/proc/cpuinfo"):
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            processor = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "")
+    return {
+        "platform": platform.platform(),
+        "processor": processor,
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+    }
+
+
+def _met(key: str, value: float) -> str:
+    op, target = TARGETS[key]
+    return "yes" if (value <= target if op == "<=" else value >= target) else "**no**"
+
+
+def table(results: dict[str, Any]) -> str:
+    large = results["sizes"]["large"]
+    rows: list[tuple[str, str, str, str]] = []
+
+    def add(label: str, key: str, value: str) -> None:
+        if key in TARGETS:
+            op, target = TARGETS[key]
+            rows.append((label, value, f"{'≤' if op == '<=' else '≥'} {target:g}", _met(key, results[key])))
+        else:
+            rows.append((label, value, "—", "—"))
+
+    if "scroll_latency_ratio" in results:
+        add(f"Scroll latency, {large:,} ÷ {SMALL} messages", "scroll_latency_ratio",
+            f"{results['scroll_latency_ratio']:.2f} ({results[f'scroll_latency_ms_{large}']:.2f} ms ÷ "
+            f"{results[f'scroll_latency_ms_{SMALL}']:.2f} ms)")
+    if "prepend_ratio" in results:
+        add(f"Prepend an older page, {large:,} ÷ {SMALL} loaded", "prepend_ratio",
+            f"{results['prepend_ratio']:.2f} ({results[f'prepend_ms_{large}']:.2f} ms ÷ "
+            f"{results[f'prepend_ms_{SMALL}']:.2f} ms)")
+    if "open_thread_ms" in results:
+        add("Open the long thread to its first screen", "open_thread_ms", f"{results['open_thread_ms']:.1f} ms")
+    if "cold_start_ratio" in results:
+        add("Cold start to the inbox list ÷ import floor", "cold_start_ratio",
+            f"{results['cold_start_ratio']:.2f} ({results['cold_start_s']:.2f} s ÷ {results['import_floor_s']:.2f} s)")
+        add("Cold start of `hmtui demo` (server included)", "cold_start_demo_s", f"{results['cold_start_demo_s']:.2f} s")
+    if "request_ratio" in results:
+        add(f"Export requests ÷ minimum ({results['export_messages']:,} messages)", "request_ratio",
+            f"{results['request_ratio']:.2f} ({results['export_requests']} ÷ {results['export_min_requests']})")
+    if "peak_rss_mb" in results:
+        add(f"Peak RSS, {results['rss_messages']:,} messages loaded", "peak_rss_mb", f"{results['peak_rss_mb']:.0f} MiB")
+        add("One full garbage collection then (a pause)", "full_gc_ms", f"{results['full_gc_ms']:.0f} ms")
+    lines = ["| Figure | Value | Target | Met? |", "| --- | --- | --- | --- |"]
+    lines += [f"| {' | '.join(row)} |" for row in rows]
+    m = results["machine"]
+    lines.append("")
+    lines.append(f"Machine: {m['platform']}, {m['processor'] or 'unknown CPU'}, {m['cpu_count']} CPUs, "
+                 f"{m['implementation']} {m['python']}; {results['timestamp']}"
+                 f"{', --quick' if results['quick'] else ''}; {results['duration_s']:.0f} s.")
+    return "\n".join(lines)
+
+
+def run(plan: Plan, which: set[str]) -> dict[str, Any]:
+    started = perf_counter()
+    results: dict[str, Any] = {}
+    if which & {"scroll", "prepend", "cold", "rss"}:
+        with fake_server_process() as server:
+            if which & {"scroll", "prepend"}:
+                asyncio.run(bench_timed(plan, which, server, results))
+            if "cold" in which:
+                bench_cold_start(plan, server, results)
+            if "rss" in which:
+                bench_peak_rss(plan, server, results)
+    if "export" in which:
+        asyncio.run(bench_export(results))
+    results["targets"] = {k: {"op": op, "value": v, "met": _met(k, results[k]) == "yes"}
+                          for k, (op, v) in TARGETS.items() if k in results}
+    results["sizes"] = {"large": plan.large, "small": SMALL}
+    results["quick"] = plan.quick
+    results["machine"] = machine()
+    results["timestamp"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    results["duration_s"] = perf_counter() - started
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m hmtui.bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--json", metavar="PATH", type=Path, help="also write the figures to PATH as JSON")
+    parser.add_argument("--quick", action="store_true",
+                        help=f"small sizes ({QUICK.large:,} messages) and few repeats: a smoke test, not a measurement")
+    parser.add_argument("--only", metavar="FIGURES", default=",".join(FIGURES),
+                        help=f"comma-separated subset of {','.join(FIGURES)} (default: all)")
+    args = parser.parse_args(argv)
+    which = {w.strip() for w in args.only.split(",") if w.strip()}
+    if not which or which - set(FIGURES):
+        parser.error(f"--only takes some of {','.join(FIGURES)}")
+    plan = QUICK if args.quick else FULL
+    results = run(plan, which)
+    print(table(results))
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        _log(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,66 @@
+"""The benchmark suite runs end to end (`python -m hmtui.bench --quick --json PATH`), so it cannot rot.
+
+Quick mode is a smoke test of the harness: its timings are too noisy to hold to the targets, so
+only the deterministic figure (requests per exported page) is checked against its target.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+from hmtui.bench import QUICK, SMALL, TARGETS, figure_keys, table
+
+
+def test_quick_benchmark_writes_every_figure(tmp_path: Path) -> None:
+    out = tmp_path / "bench" / "figures.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "hmtui.bench", "--quick", "--json", str(out)],
+        capture_output=True, text=True, encoding="utf-8", timeout=240, stdin=subprocess.DEVNULL,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert out.is_file()
+    figures = json.loads(out.read_text(encoding="utf-8"))
+
+    for key in figure_keys(QUICK.large, SMALL):
+        value = figures.get(key)
+        assert isinstance(value, (int, float)) and not isinstance(value, bool), (key, value)
+        assert math.isfinite(value) and value > 0, (key, value)
+
+    # Sane magnitudes: a paint within a second, a start within a minute, a plausible process size.
+    assert figures[f"scroll_latency_ms_{QUICK.large}"] < 1000
+    assert figures[f"prepend_ms_{SMALL}"] < 5000
+    assert figures["import_floor_s"] < figures["cold_start_s"] < 60
+    assert 10 < figures["peak_rss_mb"] < 4000
+    assert figures["rss_messages"] >= QUICK.large
+
+    # Deterministic, so held to its target even here.
+    assert figures["export_messages"] >= 20_000
+    assert figures["export_min_requests"] == math.ceil(figures["export_messages"] / 50)
+    assert figures["request_ratio"] == figures["export_requests"] / figures["export_min_requests"]
+    assert 1.0 <= figures["request_ratio"] <= 1.1
+
+    assert figures["quick"] is True
+    assert figures["sizes"] == {"large": QUICK.large, "small": SMALL}
+    machine = figures["machine"]
+    assert machine["platform"] and machine["python"] and machine["cpu_count"] >= 1
+    assert figures["timestamp"]
+    assert set(figures["targets"]) == set(TARGETS)
+
+    # The printed Markdown table, ready for the README.
+    printed = result.stdout
+    assert printed.startswith("| Figure | Value | Target | Met? |")
+    for label in ("Scroll latency", "Prepend", "Open the long thread", "Cold start", "Export requests", "Peak RSS"):
+        assert label in printed
+    assert "Machine: " in printed
+    assert table(figures) == printed.rstrip("\n")
+
+
+def test_bad_only_is_a_usage_error() -> None:
+    result = subprocess.run([sys.executable, "-m", "hmtui.bench", "--only", "nonsense"],
+                            capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert result.returncode == 2
+    assert "--only" in result.stderr
