@@ -24,9 +24,11 @@ from hmtui.api import (
     Message,
     MessageKind,
     RetryPolicy,
+    normalize_phone,
 )
 from hmtui.api.client import validate_base_url
 from hmtui.api.models import parse_id
+from hmtui.cache import Store
 from hmtui.config import Config, ConfigError, load_config, log_dir
 from hmtui.logs import setup_logging
 from hmtui.safe_text import clean_text, dumps_terminal_safe, one_line
@@ -53,6 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
         parent = argparse.ArgumentParser(add_help=False)
         parent.add_argument("--debug", action="store_true", default=default_debug,
                             help="full tracebacks and request logging on stderr (secrets redacted)")
+        parent.add_argument("--no-cache", action="store_true", default=default_debug,
+                            help="keep nothing on disk: no local cache of what was fetched")
         parent.add_argument("--base-url", metavar="URL", default=default_url,
                             help="Heymarket API base URL (default: $HEYMARKET_BASE_URL or https://api.heymarket.com)")
         return parent
@@ -82,6 +86,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--inbox", metavar="ID", required=True, help="inbox id")
     p.add_argument("--phone", metavar="NUMBER", required=True, help="the customer's number")
     p.add_argument("--json", action="store_true", help="JSON Lines: one raw message object per line")
+
+    p = sub.add_parser("search", parents=[sub_common], help="search every cached message (works offline)")
+    p.add_argument("query", metavar="QUERY", help="words to find (all of them)")
+    p.add_argument("--inbox", metavar="ID", help="only this inbox")
+    p.add_argument("--limit", metavar="N", type=_positive_int, default=100, help="at most N hits (default: 100)")
+    p.add_argument("--json", action="store_true", help="JSON Lines: one raw message object per line")
+
+    p = sub.add_parser("cache", parents=[sub_common], help="the local cache: where it is and what it holds")
+    p.add_argument("action", choices=("info", "clear"), help="info: path, size and counts; clear: delete it")
 
     p = sub.add_parser("fake-server", parents=[sub_common], help="run the built-in fake Heymarket server")
     _fake_options(p)
@@ -179,6 +192,8 @@ def _dispatch(args: argparse.Namespace) -> int:
     if command == "demo":
         setup_logging(log_dir(), debug=args.debug)
         return run_demo(args)
+    if command in ("search", "cache"):
+        return run_cache_command(args, _load(args))
     config = _load(args)
     handlers: dict[str | None, Callable[[HeymarketClient, Config, argparse.Namespace], Awaitable[int]]] = {
         "inboxes": cmd_inboxes,
@@ -215,6 +230,50 @@ async def _with_client(config: Config, args: argparse.Namespace,
         return await handler(client, config, args)
 
 
+def open_store(config: Config, args: argparse.Namespace) -> Store | None:
+    """This account's cache, or None with --no-cache / `cache = false` (then nothing touches disk)."""
+    if getattr(args, "no_cache", False) or not config.cache or not config.secret_id:
+        return None
+    store = Store.open(config.base_url, config.secret_id)
+    for warning in store.warnings:
+        print(f"hmtui: warning: {one_line(warning, 300)}", file=sys.stderr)
+    return store
+
+
+def run_cache_command(args: argparse.Namespace, config: Config) -> int:
+    if args.command == "cache" and args.action == "clear":
+        store = Store.open(config.base_url, config.secret_id or "")
+        path = store.path
+        store.clear()
+        print(f"deleted the cache {path}")
+        return EXIT_OK
+    store = open_store(config, args)
+    if store is None:
+        raise UsageError("the cache is turned off (--no-cache or cache = false in the config)")
+    try:
+        if args.command == "cache":
+            info = store.info()
+            print(f"path           {info.path}")
+            print(f"size           {info.size_bytes:,} bytes")
+            print(f"inboxes        {info.inboxes:,}")
+            print(f"conversations  {info.conversations:,}")
+            print(f"threads        {info.threads:,}")
+            print(f"messages       {info.messages:,}")
+            return EXIT_OK
+        inbox_id = _id(args.inbox, "--inbox") if args.inbox else None
+        hits = store.search(args.query, inbox_id=inbox_id, limit=args.limit)
+        if args.json:
+            for hit in hits:
+                sys.stdout.write(dumps_terminal_safe(hit.message.raw) + "\n")
+            return EXIT_OK
+        rows = [[str(hit.inbox_id), one_line(hit.contact or hit.target or "", 30), _local(hit.message.date),
+                 hit.snippet] for hit in hits]
+        write_table(["INBOX", "CONTACT", "TIME", "MESSAGE"], rows, sys.stdout, last_width=80)
+        return EXIT_OK
+    finally:
+        store.close()
+
+
 # -- commands ------------------------------------------------------------------------------------
 
 
@@ -229,7 +288,7 @@ async def cmd_tui(client: HeymarketClient, config: Config, args: argparse.Namesp
     # Ask for the inboxes now, so the request overlaps Textual's start-up instead of following it.
     inboxes = asyncio.ensure_future(client.inboxes())
     app = HmtuiApp(client, config=config, start_inbox=start_inbox, start_phone=args.phone, debug=args.debug,
-                   prefetched_inboxes=inboxes)
+                   prefetched_inboxes=inboxes, store=open_store(config, args))
     try:
         await app.run_async()
     finally:
@@ -242,6 +301,7 @@ async def cmd_tui(client: HeymarketClient, config: Config, args: argparse.Namesp
 
 async def cmd_inboxes(client: HeymarketClient, config: Config, args: argparse.Namespace) -> int:
     inboxes = await client.inboxes()
+    _keep(config, args, lambda store: store.put_inboxes(inboxes))
     out = sys.stdout
     if args.json:
         for inbox in inboxes:
@@ -274,6 +334,7 @@ async def cmd_conversations(client: HeymarketClient, config: Config, args: argpa
             sys.stdout.write(dumps_terminal_safe(conversation.raw) + "\n")
         if args.limit is not None and len(items) >= args.limit:
             break
+    _keep(config, args, lambda store: store.put_conversations(items))
     if not args.json:
         team = await client.team()
         names = {m.id: m.name for m in team.members}
@@ -308,6 +369,13 @@ async def cmd_history(client: HeymarketClient, config: Config, args: argparse.Na
     if not any(ch.isdigit() for ch in args.phone):
         raise UsageError(f"--phone must be a phone number, got {one_line(args.phone, 40)!r}")
     newest_first = [m async for m in client.iter_messages(inbox_id, args.phone)]
+    target = normalize_phone(args.phone)
+
+    def keep(store: Store) -> None:
+        store.put_messages(inbox_id, target, newest_first)
+        store.mark_thread_complete(inbox_id, target)
+
+    _keep(config, args, keep)
     out = sys.stdout
     for message in reversed(newest_first):
         if args.json:
@@ -315,6 +383,23 @@ async def cmd_history(client: HeymarketClient, config: Config, args: argparse.Na
         else:
             out.write(format_message(message) + "\n")
     return EXIT_OK
+
+
+def _keep(config: Config, args: argparse.Namespace, write: Callable[[Store], None]) -> None:
+    """Write what a command fetched into the cache; a cache problem never fails the command."""
+    try:
+        store = open_store(config, args)
+    except Exception:  # noqa: BLE001
+        log.warning("cannot open the cache", exc_info=True)
+        return
+    if store is None:
+        return
+    try:
+        write(store)
+    except Exception:  # noqa: BLE001
+        log.warning("cannot write to the cache", exc_info=True)
+    finally:
+        store.close()
 
 
 _ARROWS = {MessageKind.INBOUND: "<-", MessageKind.OUTBOUND: "->", MessageKind.NOTE: "note"}
@@ -392,6 +477,7 @@ def run_demo(args: argparse.Namespace) -> int:
         config = load_config()
         config.secret_id, config.secret_key, config.base_url = server.secret_id, server.secret_key, server.url
         config.user_id = None  # the demo team's ids, not the user's own account
+        args.no_cache = True  # demo data is made afresh each run: nothing worth keeping on disk
         return asyncio.run(_with_client(config, args, cmd_tui))
     finally:
         server.stop()

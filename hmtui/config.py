@@ -52,6 +52,7 @@ class Config:
     refresh_interval: float = DEFAULT_REFRESH_INTERVAL
     timeout: float = DEFAULT_TIMEOUT
     retries: int = DEFAULT_RETRIES
+    cache: bool = True
     keymap: dict[str, str] = field(default_factory=dict)
     path: Path | None = None
     warnings: list[str] = field(default_factory=list)
@@ -126,6 +127,10 @@ def _apply_file(config: Config, data: Mapping[str, Any], path: Path) -> None:
     config.refresh_interval = _number(data, "refresh_interval", path, minimum=1, default=config.refresh_interval)
     config.timeout = _number(data, "timeout", path, minimum=0.1, default=config.timeout)
     config.retries = int(_number(data, "retries", path, minimum=0, default=config.retries, whole=True))
+    if "cache" in data:
+        if not isinstance(data["cache"], bool):
+            raise ConfigError(f"{path}: cache must be true or false")
+        config.cache = data["cache"]
     keymap = data.get("keymap", {})
     if not isinstance(keymap, Mapping) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in keymap.items()

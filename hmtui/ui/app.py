@@ -13,6 +13,7 @@ from textual.binding import Binding
 from textual.worker import Worker, WorkerState
 
 from hmtui.api import ApiError, AuthError, HeymarketClient, Id, Inbox, NetworkError, RateLimitedError, RetryEvent
+from hmtui.cache import NullStore, Store, StoreWriter
 from hmtui.config import Config
 from hmtui.safe_text import one_line
 from hmtui.ui.screens.help import HelpScreen
@@ -23,7 +24,7 @@ from hmtui.ui.widgets.status_line import AUTH, OFFLINE, OK, RETRYING
 log = logging.getLogger("hmtui.ui")
 
 # After failures, the background refresh waits longer each time, up to this.
-MAX_REFRESH_BACKOFF = 300.0
+MAX_REFRESH_BACKOFF = 60.0
 
 
 class HmtuiApp(App[int]):
@@ -49,6 +50,7 @@ class HmtuiApp(App[int]):
         export_dir: Path | None = None,
         debug: bool = False,
         prefetched_inboxes: Awaitable[list[Inbox]] | None = None,
+        store: Store | None = None,
     ) -> None:
         super().__init__()
         self.client = client
@@ -66,6 +68,11 @@ class HmtuiApp(App[int]):
         # How long the cursor rests on a row before its thread is fetched (0 in tests).
         self.preview_delay = PREVIEW_DELAY
         self._last_error: str | None = None
+        # Why actions that change the server cannot work now (None while connected).
+        self.connection_lost: str | None = None
+        # What was fetched is kept (hmtui.cache): the app starts on it and reads it offline.
+        self.store: Store = store or NullStore()
+        self.writer = StoreWriter(self.store) if store is not None else None
         client.on_retry = self._on_retry
         if self.config.keymap:
             self.set_keymap(self.config.keymap)
@@ -81,12 +88,24 @@ class HmtuiApp(App[int]):
 
     async def on_unmount(self) -> None:
         await self.client.aclose()
+        if self.writer is not None:
+            await asyncio.to_thread(self.writer.close)
+        self.store.close()
+
+    def cache(self, method: str, *args: object) -> None:
+        """Keep what just arrived: written on the writer's thread, never on the event loop."""
+        if self.writer is not None:
+            self.writer.submit(method, *args)
 
     # -- errors and connection state: the one place --------------------------------------------
 
     def report_error(self, error: BaseException, *, toast: bool = True) -> None:
         """Show a failure in the status line, and as one toast until things work again."""
         status = self.main.status
+        if isinstance(error, AuthError):
+            self.connection_lost = "the credentials were rejected"
+        elif isinstance(error, NetworkError):
+            self.connection_lost = "hmtui is offline"
         if isinstance(error, AuthError):
             status.set_connection(AUTH, "check HEYMARKET_SECRET_ID / HEYMARKET_SECRET_KEY")
         elif isinstance(error, NetworkError):
@@ -98,12 +117,17 @@ class HmtuiApp(App[int]):
             log.error("unexpected error in a worker", exc_info=error)
             if self.debug_mode:
                 raise error
-        if toast and message != self._last_error:
+        # One toast per kind of failure until something works again: being offline is one
+        # problem, however many requests find it out.
+        kind = f"{type(error).__name__}:{getattr(error, 'status', None)}"
+        if toast and kind != self._last_error:
             self.notify(one_line(message, 300), title="Error", severity="error", markup=False, timeout=8)
-        self._last_error = message
+        self._last_error = kind
 
     def report_success(self) -> None:
         self._last_error = None
+        self.connection_lost = None
+        self.main.older_paused_until = 0.0
         self.main.status.set_connection(OK)
 
     def _on_retry(self, event: RetryEvent) -> None:

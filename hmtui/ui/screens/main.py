@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import gc
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +24,7 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 from textual.worker import Worker, WorkerState
 
-from hmtui.api import ApiError, Conversation, Id, Inbox, Message, MessageKind, Pager
+from hmtui.api import ApiError, Conversation, Id, Inbox, Message, Pager, normalize_phone
 from hmtui.api.models import Team
 from hmtui.safe_text import one_line
 from hmtui.ui.export import FORMATS, export_path, render_jsonl, render_markdown, write_export
@@ -42,6 +43,9 @@ COUNT_LIMIT = 200
 # How long the cursor must rest on a row before its thread (or inbox) is fetched.
 PREVIEW_DELAY = 0.15
 NARROW_WIDTH = 100
+# Messages read from the cache at a time (a local read: a few ms).
+CACHE_PAGE = 100
+OLDER_RETRY_PAUSE = 5.0
 
 
 class MainScreen(Screen[None]):
@@ -63,6 +67,7 @@ class MainScreen(Screen[None]):
         Binding("o", "open_link", "Open link", id="thread.open_link"),
         Binding("e", "export", "Export", id="thread.export"),
         Binding("r", "refresh", "Refresh", id="app.refresh"),
+        Binding("ctrl+f", "search", "Search", id="search.open"),
     ]
 
     def __init__(self) -> None:
@@ -76,6 +81,12 @@ class MainScreen(Screen[None]):
         self.conversation: Conversation | None = None  # the one whose thread is open
         self.thread_pager: Pager[Message] | None = None
         self._loading_more = False
+        self._find_hits: list[tuple[float, Id]] = []  # (time, id) of the thread's matches, oldest first
+        self._last_search = ""
+        self._pending_jump: tuple[Id, str] | None = None  # (message id, query) to show once its thread is open
+        self.older_paused_until = 0.0  # after a failed older page, until when not to ask again
+        self._cache_left = False  # the cache holds older messages of the open thread than shown
+        self._view_oldest: Message | None = None  # the oldest dated message shown
         self._preview_timer: Timer | None = None
         self._inbox_timer: Timer | None = None
         # conversation id -> its last inbound time, from the previous unread scan: what is new since.
@@ -100,6 +111,7 @@ class MainScreen(Screen[None]):
                 yield ConversationList(id="conversations", clock=app.clock, empty_text="No conversations")
             with Vertical(id="thread-pane", classes="pane"):
                 yield Static("", id="thread-title", classes="pane-title")
+                yield Input(placeholder="find in this thread (enter: go; n / N: next / previous)", id="find")
                 yield ThreadView(id="thread", tz=app.tz)
         yield StatusLine(id="status", clock=app.clock, tz=app.tz)
         yield Footer(compact=True)
@@ -141,14 +153,36 @@ class MainScreen(Screen[None]):
     @work(exclusive=True, group="initial", exit_on_error=False)
     async def load_initial(self) -> None:
         app = self.hm
+        cached = app.store.inboxes()
+        if cached:
+            # Paint what we knew at once; the server revalidates it below.
+            team = app.store.team()
+            if team is not None:
+                self._set_team(team)
+            self._start_on(cached)
         self.status.start("inboxes", "loading inboxes…")
         try:
             prefetched, app.prefetched_inboxes = app.prefetched_inboxes, None
             inboxes = await (prefetched or app.client.inboxes())
+        except ApiError:
+            app.start_refresh_loop()  # it keeps trying, so the app recovers by itself
+            raise
         finally:
             self.status.stop("inboxes")
         app.report_success()
         self.status.set_refreshed(app.clock())
+        app.cache("put_inboxes", inboxes)
+        if cached:
+            self._set_inboxes(inboxes)
+        else:
+            self._start_on(inboxes)
+        self.load_team()
+        self.scan_counts()
+        app.start_refresh_loop()
+
+    def _start_on(self, inboxes: Sequence[Inbox]) -> None:
+        """Show these inboxes and open the one asked for (or the first), and its thread if asked."""
+        app = self.hm
         self._set_inboxes(inboxes)
         if not inboxes:
             self.sidebar.set_empty_text("No inboxes for these credentials")
@@ -158,18 +192,20 @@ class MainScreen(Screen[None]):
         if wanted is not None and start is None:
             self.notify(f"No inbox with id {one_line(wanted, 40)}; showing the first one", severity="warning", markup=False)
         start = start or inboxes[0]
-        self.sidebar.move_cursor(inboxes.index(start))
+        self.sidebar.move_cursor(self.inboxes.index(start))
         self.select_inbox(start)
-        self.load_team()
         if app.start_phone:
             self.open_thread_by_number(start, app.start_phone)
-        self.scan_counts()
-        app.start_refresh_loop()
 
     @work(exclusive=True, group="team", exit_on_error=False)
     async def load_team(self) -> None:
-        self.team = await self.hm.client.team()
-        self.member_names = {m.id: m.name for m in self.team.members}
+        team = await self.hm.client.team()
+        self.hm.cache("put_team", team)
+        self._set_team(team)
+
+    def _set_team(self, team: Team) -> None:
+        self.team = team
+        self.member_names = {m.id: m.name for m in team.members}
         self.conversations.set_member_names(self.member_names)
         self.thread.set_member_names(self.member_names)
         self._update_thread_title()
@@ -217,6 +253,11 @@ class MainScreen(Screen[None]):
         if pager is None:
             conversations.set_empty_text("This inbox has no members to list it as: set user_id in the config")
             return
+        closed = STATUS_FILTERS[self.status_filter]
+        cached = self.hm.store.conversations(inbox.id, closed=closed)
+        if cached:
+            conversations.set_items(cached)
+            self._update_list_title()
         conversations.set_empty_text("Loading conversations…")
         self.status.start("conversations", "loading conversations…")
         try:
@@ -226,8 +267,12 @@ class MainScreen(Screen[None]):
         if pager is not self.conversation_pager:
             return
         self.hm.report_success()
+        self.hm.cache("put_conversations", first)
         conversations.set_empty_text(f"No {self.status_filter if self.status_filter != 'all' else ''} conversations".replace("  ", " "))
-        conversations.set_items(first)
+        if cached:
+            self._merge_head(first)
+        else:
+            conversations.set_items(first)
         self._update_list_title()
 
     @work(exclusive=True, group="conversations-more", exit_on_error=False)
@@ -243,6 +288,7 @@ class MainScreen(Screen[None]):
             self._loading_more = False
             self.status.stop("more")
         if pager is self.conversation_pager and more:
+            self.hm.cache("put_conversations", more)
             self.conversations.extend(more)
             self._update_list_title()
 
@@ -262,10 +308,32 @@ class MainScreen(Screen[None]):
 
     @work(exclusive=True, group="thread", exit_on_error=False)
     async def load_thread(self, conversation: Conversation) -> None:
-        if conversation.inbox_id is None or not conversation.target:
+        """Paint the cached history at once and fetch only what is newer; with nothing cached,
+        fetch the newest page."""
+        inbox_id, target = conversation.inbox_id, conversation.target
+        if inbox_id is None or not target:
             self.thread.clear_thread("This conversation has no number to load")
             return
-        pager = self.hm.client.message_pager(conversation.inbox_id, conversation.target)
+        app = self.hm
+        pager = app.client.message_pager(inbox_id, target)
+        state = app.store.thread_state(inbox_id, target)
+        if state.count:
+            cached = app.store.messages(inbox_id, target, limit=CACHE_PAGE)
+            pager.resume(app.store.message_ids(inbox_id, target), state.oldest)
+            pager.exhausted = state.complete
+            self.thread_pager = pager
+            self._cache_left = len(cached) < state.count
+            self._show_thread(conversation, cached, at_start=state.complete and not self._cache_left)
+            self.status.start("thread", "checking for new messages…")
+            try:
+                newer = await pager.newer()
+            finally:
+                self.status.stop("thread")
+            if pager is self.thread_pager and newer:
+                app.cache("put_messages", inbox_id, target, newer)
+                self.thread.append(newer)
+            app.report_success()
+            return
         self.status.start("thread", "loading thread…")
         try:
             first = await pager.older()
@@ -273,34 +341,49 @@ class MainScreen(Screen[None]):
             self.status.stop("thread")
         if self.conversation is None or self.conversation.id != conversation.id:
             return
-        self.hm.report_success()
+        app.report_success()
+        self._remember_page(inbox_id, target, first, pager)
         self.thread_pager = pager
-        self.thread.set_thread(first, contact=self._contact(conversation), at_start=pager.exhausted)
+        self._cache_left = False
+        self._show_thread(conversation, first, at_start=pager.exhausted)
 
-    @work(exclusive=True, group="thread", exit_on_error=False)
-    async def open_thread_by_number(self, inbox: Inbox, number: str) -> None:
+    def _show_thread(self, conversation: Conversation, messages: Sequence[Message], *, at_start: bool) -> None:
+        if conversation.raw.get("hmtui_placeholder"):
+            # Opened by number: the messages carry the real conversation object.
+            raw = next((m.raw["conversation"] for m in messages if isinstance(m.raw.get("conversation"), dict)), None)
+            real = Conversation.from_raw({"inbox": conversation.inbox_id, "target": conversation.target, **raw}) if raw else None
+            if real is not None:
+                conversation = self.conversation = real
+                self._update_thread_title()
+        self._view_oldest = _oldest(messages)
+        self.thread.set_thread(messages, contact=self._contact(conversation), at_start=at_start)
+        if self.thread.highlight:
+            self._set_find("")  # a find belongs to the thread it was made in
+        self._jump_if_pending()
+
+    def _remember_page(self, inbox_id: Id, target: str, messages: Sequence[Message], pager: Pager[Message]) -> None:
+        app = self.hm
+        if messages:
+            app.cache("put_messages", inbox_id, target, messages)
+        if pager.exhausted:
+            app.cache("mark_thread_complete", inbox_id, target)
+
+    def open_thread_by_number(self, inbox: Inbox, number: str) -> None:
         """Open (inbox, number) straight away, even before it shows in the list."""
-        from hmtui.api import normalize_phone
-
         target = normalize_phone(number)
         self.thread.focus()
-        found = next((c for c in self.conversations.items if c.target == target), None)
-        pager = self.hm.client.message_pager(inbox.id, target)
-        first = await pager.older()
-        if found is None:
-            raw = next((m.raw.get("conversation") for m in first if isinstance(m.raw.get("conversation"), dict)), None)
-            found = Conversation.from_raw({"inbox": inbox.id, "target": target, **(raw or {}), "id": (raw or {}).get("id") or f"{inbox.id}:{target}"})
-        assert found is not None
-        self.conversation = found
-        self.thread_pager = pager
-        self._update_thread_title()
-        self.thread.set_thread(first, contact=self._contact(found), at_start=pager.exhausted)
-        self.thread.focus()
+        found = next((c for c in self.conversations.all_items if c.target == target), None)
+        placeholder = Conversation.from_raw(
+            {"id": f"{inbox.id}:{target}", "inbox": inbox.id, "target": target, "hmtui_placeholder": True}
+        )
+        assert placeholder is not None
+        self.open_thread(found or placeholder)
 
     @on(ThreadView.NearTop)
     def _near_top(self, event: ThreadView.NearTop) -> None:
         event.stop()
-        self.load_older()
+        if time.monotonic() >= self.older_paused_until or self._cache_left:
+            self.load_older()
 
     @work(exclusive=True, group="older", exit_on_error=False)
     async def load_older(self) -> None:
@@ -308,11 +391,24 @@ class MainScreen(Screen[None]):
         # One request at a time: a gesture that keeps asking while a page is on its way is ignored.
         if pager is None or pager.exhausted or thread.loading_older:
             return
+        conversation = self.conversation
+        if self._cache_left and conversation is not None and conversation.inbox_id is not None and conversation.target:
+            if self._prepend_from_cache(conversation.inbox_id, conversation.target):
+                return
         thread.set_loading_older(True)
         self.status.start("older", "loading older…")
         try:
-            older = await pager.older()
+            try:
+                older = await pager.older()
+            except ApiError:
+                # The view asks again as soon as loading stops: without a pause, an unreachable
+                # server would be asked in a loop. A refresh that succeeds lifts the pause.
+                self.older_paused_until = time.monotonic() + OLDER_RETRY_PAUSE
+                raise
             if pager is self.thread_pager:
+                if conversation is not None and conversation.inbox_id is not None and conversation.target:
+                    self._remember_page(conversation.inbox_id, conversation.target, older, pager)
+                self._view_oldest = _oldest([*older, *filter(None, [self._view_oldest])])
                 # prepend first: clearing the flag while still at the top asks for the next page.
                 thread.prepend(older, at_start=pager.exhausted)
                 _settle_history()
@@ -320,6 +416,31 @@ class MainScreen(Screen[None]):
             self.status.stop("older")
             if pager is self.thread_pager:
                 thread.set_loading_older(False)
+
+    def _prepend_from_cache(self, inbox_id: Id, target: str) -> bool:
+        """The next older page from the cache; False once the cache has nothing older."""
+        thread, store = self.thread, self.hm.store
+        # Paged by (date, id) from the oldest shown, so messages sharing its second are not skipped.
+        oldest = self._view_oldest
+        older = store.messages(inbox_id, target, before=oldest.timestamp, before_id=oldest.id,
+                               limit=CACHE_PAGE) if oldest is not None else []
+        count = thread.message_count
+        state = store.thread_state(inbox_id, target)
+        thread.prepend(older, at_start=False)
+        added = thread.message_count - count
+        if added == 0:
+            self._cache_left = False
+            if state.complete:
+                thread.prepend([], at_start=True)
+                return True
+            return False
+        self._view_oldest = _oldest([*older, *filter(None, [self._view_oldest])])
+        if thread.message_count >= state.count:
+            self._cache_left = False
+            if state.complete:
+                thread.prepend([], at_start=True)
+        _settle_history()
+        return True
 
     def _contact(self, conversation: Conversation) -> str:
         return conversation.display_name
@@ -416,6 +537,10 @@ class MainScreen(Screen[None]):
         filter_input = self.query_one("#filter", Input)
         if focused is filter_input:
             self._close_filter(clear=True)
+        elif focused is self.query_one("#find", Input):
+            self._close_find(clear=True)
+        elif focused is self.thread and self.thread.highlight:
+            self._close_find(clear=True)
         elif focused is self.thread:
             self.conversations.focus()
         elif focused is self.conversations:
@@ -426,6 +551,11 @@ class MainScreen(Screen[None]):
                 self.sidebar.focus()
 
     def action_filter(self) -> None:
+        if self.focused is self.thread and self.conversation is not None:
+            find = self.query_one("#find", Input)
+            find.add_class("-active")
+            find.focus()
+            return
         filter_input = self.query_one("#filter", Input)
         filter_input.add_class("-active")
         filter_input.focus()
@@ -457,10 +587,139 @@ class MainScreen(Screen[None]):
         self.load_conversations()
 
     def action_next_unread(self) -> None:
-        self.jump_unread(1)
+        if self.focused is self.thread and self.thread.highlight:
+            self._step_find(1)
+        else:
+            self.jump_unread(1)
 
     def action_previous_unread(self) -> None:
-        self.jump_unread(-1)
+        if self.focused is self.thread and self.thread.highlight:
+            self._step_find(-1)
+        else:
+            self.jump_unread(-1)
+
+    # -- finding in the thread and searching everything ----------------------------------------
+
+    @on(Input.Changed, "#find")
+    def _find_changed(self, event: Input.Changed) -> None:
+        self._set_find(event.value)
+
+    @on(Input.Submitted, "#find")
+    def _find_submitted(self, event: Input.Submitted) -> None:
+        self.thread.focus()
+        if self._find_hits:
+            self._step_find(-1, from_end=True)  # the newest match: where reading usually is
+        elif event.value.strip():
+            self.notify("No match in this thread", markup=False)
+
+    def _close_find(self, *, clear: bool) -> None:
+        find = self.query_one("#find", Input)
+        if clear:
+            find.value = ""
+            self._set_find("")
+        find.remove_class("-active")
+        self.status.stop("find")
+        self.thread.focus()
+
+    def _set_find(self, query: str) -> None:
+        """Highlight `query` in the thread and collect its matches: the loaded messages, and the
+        cached ones not loaded yet (the cache's full-text index finds those)."""
+        thread, conversation = self.thread, self.conversation
+        query = query.strip()
+        thread.set_highlight(query or None)
+        self.status.stop("find")
+        if not query or conversation is None:
+            self._find_hits = []
+            return
+        loaded = {m.id: m for m in thread.messages()}
+        hits = {id_: loaded[id_].timestamp or 0.0 for id_ in thread.matching_ids(query)}
+        if conversation.inbox_id is not None and conversation.target:
+            for hit in self.hm.store.search(query, inbox_id=conversation.inbox_id, target=conversation.target, limit=1000):
+                hits.setdefault(hit.message.id, hit.message.timestamp or 0.0)
+        self._find_hits = sorted(((stamp, id_) for id_, stamp in hits.items()), key=_order)
+
+    def _step_find(self, step: int, *, from_end: bool = False) -> None:
+        hits = self._find_hits
+        if not hits:
+            self.notify("No match in this thread", markup=False)
+            return
+        selected = self.thread.selected_message
+        here = (selected.timestamp or 0.0, selected.id) if selected is not None else None
+        if from_end or here is None:
+            index = len(hits) - 1
+        elif step > 0:
+            index = next((n for n, hit in enumerate(hits) if _order(hit) > _order(here)), 0)
+        else:
+            index = next((n for n in range(len(hits) - 1, -1, -1) if _order(hits[n]) < _order(here)), len(hits) - 1)
+        self._show_message(hits[index][1])
+        self.status.start("find", f"match {index + 1} of {len(hits)}")
+
+    def _show_message(self, message_id: Id) -> None:
+        """Select a message, reading older history from the cache until it is loaded."""
+        thread, conversation = self.thread, self.conversation
+        if conversation is not None and conversation.inbox_id is not None and conversation.target:
+            while not thread.has_message(message_id) and self._cache_left:
+                if not self._prepend_from_cache(conversation.inbox_id, conversation.target):
+                    break
+        if thread.has_message(message_id):
+            thread.scroll_to_message(message_id)
+        else:
+            self.notify("That message is not in the history loaded here", markup=False)
+
+    def action_search(self) -> None:
+        from hmtui.ui.screens.search import SearchResult, SearchScreen
+
+        store = self.hm.store
+        if not store.enabled:
+            self.notify("Search needs the local cache, which is turned off (--no-cache or cache = false)",
+                        severity="warning", markup=False)
+            return
+        names = {inbox.id: inbox.name for inbox in self.inboxes}
+
+        def search(query: str) -> list[SearchResult]:
+            self._last_search = query
+            return [
+                SearchResult(
+                    key=(hit.inbox_id, hit.target, hit.message.id),
+                    inbox_name=names.get(hit.inbox_id, str(hit.inbox_id)),
+                    contact=hit.contact or format_phone(hit.target),
+                    when=hit.message.date,
+                    snippet=hit.snippet,
+                    payload=hit,
+                )
+                for hit in store.search(query, limit=200)
+            ]
+
+        self.app.push_screen(SearchScreen(search, tz=self.hm.tz, initial=self._last_search), self._open_search_result)
+
+    def _open_search_result(self, result: object) -> None:
+        hit = getattr(result, "payload", None)
+        if hit is None:
+            return
+        inbox = next((i for i in self.inboxes if i.id == hit.inbox_id), None)
+        if inbox is None:
+            self.notify("That message's inbox is not available any more", markup=False)
+            return
+        if self.inbox is None or self.inbox.id != inbox.id:
+            self.sidebar.move_cursor(self.inboxes.index(inbox))
+            self.select_inbox(inbox)
+        self._pending_jump = (hit.message.id, self._last_search)
+        open_here = self.conversation
+        if (open_here is not None and open_here.inbox_id == hit.inbox_id and open_here.target == hit.target
+                and self.thread_pager is not None):
+            self.thread.focus()
+            self._jump_if_pending()
+        else:
+            self.open_thread_by_number(inbox, hit.target)
+
+    def _jump_if_pending(self) -> None:
+        if self._pending_jump is None:
+            return
+        message_id, query = self._pending_jump
+        self._pending_jump = None
+        self.query_one("#find", Input).value = query
+        self._set_find(query)
+        self._show_message(message_id)
 
     @work(exclusive=True, group="jump", exit_on_error=False)
     async def jump_unread(self, step: int) -> None:
@@ -611,6 +870,10 @@ class MainScreen(Screen[None]):
         leaves_list: bool = False,
     ) -> None:
         """Show the change at once, move on, and roll it back if the server refuses."""
+        if self.hm.connection_lost is not None:
+            why = self.hm.connection_lost
+            self.notify(f"To {failed} a conversation needs a connection: {why}", severity="warning", markup=False)
+            return
         conversations = self.conversations
         member = self.acting_member(self._inbox_of(before))
         if member is None or before.inbox_id is None:
@@ -704,10 +967,15 @@ class MainScreen(Screen[None]):
             return
         self.status.start("export", "exporting…")
         try:
+            inbox_id, target = conversation.inbox_id, conversation.target or ""
+            while self._cache_left and inbox_id is not None and self._prepend_from_cache(inbox_id, target):
+                pass
             while not pager.exhausted:
                 older = await pager.older()
                 if pager is not self.thread_pager:
                     return
+                if inbox_id is not None:
+                    self._remember_page(inbox_id, target, older, pager)
                 thread.prepend(older, at_start=pager.exhausted)
                 self.status.start("export", f"exporting… {thread.message_count:,} messages")
             _settle_history()
@@ -740,7 +1008,13 @@ class MainScreen(Screen[None]):
         app.client.signer.token()  # keep the JWT fresh even when idle
         self.status.start("refresh", "refreshing…")
         try:
-            self._set_inboxes(await app.client.inboxes())
+            inboxes = await app.client.inboxes()
+            app.cache("put_inboxes", inboxes)
+            if self.inbox is None:  # we started offline with nothing cached: start now
+                self._start_on(inboxes)
+                self.load_team()
+            else:
+                self._set_inboxes(inboxes)
             await self._refresh_list_head()
             await self._refresh_thread()
             await self._scan_counts()
@@ -757,7 +1031,12 @@ class MainScreen(Screen[None]):
         head = await self.hm.client.conversations(inbox.id, member, closed=STATUS_FILTERS[self.status_filter])
         if pager is not self.conversation_pager or not head:
             return
+        self.hm.cache("put_conversations", head)
         pager.resume([c.id for c in head], None)
+        self._merge_head(head)
+
+    def _merge_head(self, head: Sequence[Conversation]) -> None:
+        """Put the newest page in place: changed conversations move to where `updated` puts them."""
         fresh = {c.id: c for c in head}
         current = self.conversations
         cursor_key = current.highlighted.id if current.highlighted else None
@@ -775,6 +1054,8 @@ class MainScreen(Screen[None]):
             return
         newer = await pager.newer()
         if newer and pager is self.thread_pager:
+            if conversation.inbox_id is not None and conversation.target:
+                self.hm.cache("put_messages", conversation.inbox_id, conversation.target, newer)
             self.thread.append(newer)
 
     @work(exclusive=True, group="counts", exit_on_error=False)
@@ -813,6 +1094,17 @@ class MainScreen(Screen[None]):
                 continue  # it is on screen already
             self.notify(f"New message from {one_line(conversation.display_name, 40)} in {one_line(inbox.name, 30)}",
                         title="New message", markup=False)
+
+
+def _order(hit: tuple[float, Id]) -> tuple[float, int, int | str]:
+    """Sort key of a (time, id) pair; ids of mixed types never compare directly."""
+    stamp, id_ = hit
+    return (stamp, 0, id_) if isinstance(id_, int) else (stamp, 1, str(id_))
+
+
+def _oldest(messages: Sequence[Message]) -> Message | None:
+    return min((m for m in messages if m.date is not None), key=lambda m: _order((m.timestamp or 0.0, m.id)),
+               default=None)
 
 
 def _settle_history() -> None:

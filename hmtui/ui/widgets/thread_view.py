@@ -21,6 +21,7 @@ Every string from the server goes through `clean_text` / `one_line` and into `Se
 from __future__ import annotations
 
 import math
+import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, tzinfo
@@ -152,6 +153,7 @@ class ThreadView(ScrollView, can_focus=True):
         "thread-view--cursor",
         "thread-view--cursor-blurred",
         "thread-view--new-hint",
+        "thread-view--match",
     }
 
     DEFAULT_CSS = """
@@ -175,6 +177,7 @@ class ThreadView(ScrollView, can_focus=True):
     ThreadView > .thread-view--cursor { color: $accent; background: $accent 30%; }
     ThreadView > .thread-view--cursor-blurred { color: $foreground-muted; background: $foreground 8%; }
     ThreadView > .thread-view--new-hint { color: $text; background: $accent; text-style: bold; }
+    ThreadView > .thread-view--match { color: $background; background: $warning; text-style: bold; }
     """
 
     class NearTop(_TMessage):
@@ -233,6 +236,8 @@ class ThreadView(ScrollView, can_focus=True):
         self._pending: tuple[str, Id | None] | None = None  # a scroll to apply once sized
         self._strips: LRUCache[_Entry, list[Strip]] = LRUCache(1024)
         self._style_cache: dict[str, Style] = {}
+        self._highlight: str | None = None
+        self._highlight_re: re.Pattern[str] | None = None
 
     # ------------------------------------------------------------------ public API
 
@@ -255,6 +260,9 @@ class ThreadView(ScrollView, can_focus=True):
     def messages(self) -> list[Message]:
         """Every loaded message, oldest first."""
         return [e.message for e in reversed(self._older)] + [e.message for e in self._newer]
+
+    def has_message(self, message_id: Id) -> bool:
+        return message_id in self._by_id
 
     def set_member_names(self, names: Mapping[Id, str]) -> None:
         self._member_names = dict(names)
@@ -403,6 +411,62 @@ class ThreadView(ScrollView, can_focus=True):
             self._pending = ("message", message_id)
             return
         self._centre(entry)
+
+    # ------------------------------------------------------------------ search highlighting
+
+    @property
+    def highlight(self) -> str | None:
+        """The query whose terms are highlighted in message bodies (None: none)."""
+        return self._highlight
+
+    def set_highlight(self, query: str | None) -> None:
+        """Highlight every occurrence (case-insensitive) of each whitespace-separated term of
+        `query` in message bodies; None or "" clears. Only messages drawn are re-rendered."""
+        terms = _terms(query)
+        highlight = " ".join(terms) or None
+        if highlight == self._highlight:
+            return
+        self._highlight = highlight
+        self._highlight_re = _terms_pattern(terms)
+        self._strips.clear()
+        self.refresh()
+
+    def matching_ids(self, query: str) -> list[Id]:
+        """Ids of the loaded messages whose body contains every term of `query`
+        (case-insensitive), oldest first. O(loaded messages)."""
+        patterns = [re.compile(re.escape(term), re.IGNORECASE) for term in _terms(query)]
+        if not patterns:
+            return []
+        found: list[Id] = []
+        for entries in (reversed(self._older), self._newer):
+            for entry in entries:
+                body = "\n".join(text for text, _, kind in entry.paras if kind == _BODY)
+                if body and all(pattern.search(body) for pattern in patterns):
+                    found.append(entry.message.id)
+        return found
+
+    def _body_segments(self, line: str, style: Style) -> list[Segment]:
+        """A body line's segments, with the highlighted terms in the match style."""
+        pattern = self._highlight_re
+        if pattern is None or not line:
+            return [Segment(line, style)]
+        segments: list[Segment] = []
+        match_style: Style | None = None
+        position = 0
+        for found in pattern.finditer(line):
+            start, end = found.span()
+            if start == end:
+                continue
+            if match_style is None:
+                match = self._style("thread-view--match")
+                match_style = style + Style(color=match.color, bgcolor=match.bgcolor, bold=True)
+            if start > position:
+                segments.append(Segment(line[position:start], style))
+            segments.append(Segment(line[start:end], match_style))
+            position = end
+        if position < len(line):
+            segments.append(Segment(line[position:], style))
+        return segments
 
     # ------------------------------------------------------------------ actions
 
@@ -657,7 +721,10 @@ class ThreadView(ScrollView, can_focus=True):
             style = styles[para_kind]
             lines = [text] if length <= body_width else _wrap(text, body_width, para_kind)
             for line in lines:
-                strips.append(self._strip([pad, gutter, Segment(line, style)], width, base))
+                if para_kind == _BODY and self._highlight_re is not None:
+                    strips.append(self._strip([pad, gutter, *self._body_segments(line, style)], width, base))
+                else:
+                    strips.append(self._strip([pad, gutter, Segment(line, style)], width, base))
         strips.append(Strip.blank(width, base))
         if entry.sep_label is not None:
             strips.append(self._separator(entry.sep_label, width, base))
@@ -978,6 +1045,28 @@ def _segments(text: Text, base: Style) -> list[Segment]:
         Segment(segment.text, base + segment.style if isinstance(segment.style, Style) else base)
         for segment in text.render(_wrap_console())
     ]
+
+
+def _terms(query: str | None) -> list[str]:
+    """The distinct whitespace-separated terms of a search query (cleaned, in order)."""
+    if not query:
+        return []
+    seen: set[str] = set()
+    terms: list[str] = []
+    for term in clean_text(query, multiline=False).split():
+        folded = term.casefold()
+        if folded not in seen:
+            seen.add(folded)
+            terms.append(term)
+    return terms
+
+
+def _terms_pattern(terms: Sequence[str]) -> re.Pattern[str] | None:
+    """One case-insensitive pattern for any of `terms` (longest first, so the longest wins)."""
+    if not terms:
+        return None
+    ordered = sorted(terms, key=len, reverse=True)
+    return re.compile("|".join(re.escape(term) for term in ordered), re.IGNORECASE)
 
 
 def _failed(message: Message) -> bool:

@@ -1,0 +1,837 @@
+"""The local cache: every inbox, conversation and message hmtui fetched, in one SQLite file per
+account, so the app starts on what it knew, works offline read-only, and searches history at once.
+
+This is customer data on disk: the directory is 0700, the file (and its WAL and shared-memory
+files) 0600, and the file name carries a hash of the account, never the secret id.
+
+Threading: reads use their own connection and never wait for a write (WAL); writes use another,
+one transaction at a time. Every method is safe to call from any thread. Reads never raise (an
+error gives an empty answer and a warning); writes raise CacheError (StoreWriter records it).
+A corrupt file is set aside and rebuilt, at open or whenever SQLite reports corruption.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import platformdirs
+
+from hmtui.api.models import Conversation, Id, Inbox, Message, Team, parse_id
+from hmtui.cache import schema
+from hmtui.cache.search import fts_query, index_numbers, like_clause, parse_query, snippet
+
+log = logging.getLogger("hmtui.cache")
+
+APP_NAME = "hmtui"
+FILE_SUFFIX = ".sqlite3"
+SIDECARS = ("-wal", "-shm", "-journal")
+KEEP_SET_ASIDE = 2  # older set-aside copies (customer data) are deleted
+BUSY_TIMEOUT_MS = 5000
+# bm25 weights of the FTS columns: text, author, numbers.
+RANK_WEIGHTS = (1.0, 0.5, 0.25)
+RANK_MAX = 20_000  # more matches than this are not ranked (see Store._fts_hits)
+SNIPPET_WIDTH = 80
+
+# Write methods a StoreWriter may call by name.
+WRITE_METHODS = frozenset({"put_inboxes", "put_team", "put_conversations", "put_messages", "mark_thread_complete"})
+
+# SQLite result codes (primary) meaning the file itself is bad.
+_SQLITE_CORRUPT, _SQLITE_NOTADB = 11, 26
+# ...and those meaning "not now" (busy, read-only, disk full, ...): the file may be fine.
+_TRANSIENT = frozenset({3, 5, 6, 7, 8, 10, 13, 14, 15, 23})
+
+T = TypeVar("T")
+
+
+class CacheError(Exception):
+    """A write to the cache failed (disk full, read-only, locked too long, ...)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadState:
+    count: int
+    oldest: float | None  # Unix seconds of the oldest dated message
+    newest: float | None
+    complete: bool  # the oldest message of the thread is cached
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    message: Message
+    inbox_id: Id
+    target: str
+    contact: str | None  # the conversation's name, if cached
+    snippet: str  # one line, control characters made visible
+    rank: float  # bm25: lower is a better match (0.0 without FTS5)
+
+
+@dataclass(frozen=True, slots=True)
+class CacheInfo:
+    path: Path | None
+    size_bytes: int
+    inboxes: int
+    conversations: int
+    messages: int
+    threads: int
+
+
+# --- where the file lives -----------------------------------------------------------------------
+
+
+def cache_dir() -> Path:
+    return platformdirs.user_cache_path(APP_NAME)
+
+
+def _normalized_base_url(base_url: str) -> tuple[str, str]:
+    """(the URL in one canonical spelling, a file-name-safe label for its host)."""
+    text = (base_url or "").strip()
+    parts = urlsplit(text if "://" in text else f"https://{text}")
+    host = (parts.hostname or "").lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    netloc = host + (f":{port}" if port else "")
+    canonical = f"{(parts.scheme or 'https').lower()}://{netloc}{parts.path.rstrip('/')}"
+    label = re.sub(r"[^a-z0-9.-]+", "_", host + (f"_{port}" if port else "")).strip("._-")
+    return canonical, (label or "account")[:64]
+
+
+def store_path(base_url: str, secret_id: str, directory: Path | None = None) -> Path:
+    """`<host>-<hash16>.sqlite3`: the hash (SHA-256) covers the base URL and the secret id, so two
+    accounts, or one id on two servers, never share a file; the id itself never appears."""
+    canonical, label = _normalized_base_url(base_url)
+    account = f"{canonical}\n{secret_id or ''}".encode("utf-8", "surrogatepass")
+    digest = hashlib.sha256(account).hexdigest()[:16]
+    return Path(directory if directory is not None else cache_dir()) / f"{label}-{digest}{FILE_SUFFIX}"
+
+
+# --- values in and out of SQLite ----------------------------------------------------------------
+
+
+def _text(value: str | None) -> str | None:
+    """A string SQLite can store: a lone surrogate (valid in JSON, not in UTF-8) becomes U+FFFD."""
+    if value is None or value.isascii():
+        return value
+    try:
+        value.encode("utf-8")
+        return value
+    except UnicodeEncodeError:
+        return "".join("\ufffd" if 0xD800 <= ord(c) <= 0xDFFF else c for c in value)
+
+
+def _dumps(raw: Any) -> str:
+    text = json.dumps(raw, ensure_ascii=False, separators=(",", ":"), default=str)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates: \u-escaped they round-trip exactly
+        text = json.dumps(raw, ensure_ascii=True, separators=(",", ":"), default=str)
+    return text
+
+
+def _loads(text: str) -> dict[str, Any] | None:
+    try:
+        value = json.loads(text)
+    except (TypeError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _key(value: object) -> Id | None:
+    key = parse_id(value)
+    return _text(key) if isinstance(key, str) else key
+
+
+def _write_key(inbox_id: object, target: object) -> tuple[Id, str]:
+    inbox = _key(inbox_id)
+    if inbox is None:
+        raise ValueError(f"not an inbox id: {inbox_id!r}")
+    if not isinstance(target, str) or not target:
+        raise ValueError(f"not a conversation target: {target!r}")
+    return inbox, _text(target) or target
+
+
+def _error_code(exc: BaseException) -> int | None:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code & 0xFF if isinstance(code, int) else None
+
+
+def _corrupt_at_runtime(exc: BaseException) -> bool:
+    return isinstance(exc, sqlite3.DatabaseError) and _error_code(exc) in (_SQLITE_CORRUPT, _SQLITE_NOTADB)
+
+
+def _unusable_at_open(exc: BaseException) -> bool:
+    """At open, any database error but a transient one means the file is not a cache we can use
+    (garbage, truncated, another schema)."""
+    return isinstance(exc, sqlite3.DatabaseError) and _error_code(exc) not in _TRANSIENT
+
+
+def _chmod(path: Path, mode: int) -> None:
+    try:
+        os.chmod(path, mode)
+    except FileNotFoundError:
+        pass
+
+
+# --- the store ----------------------------------------------------------------------------------
+
+
+class Store:
+    """One account's cache. Create with `Store.open(...)`; `Store.disabled()` stores nothing."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path
+        self.warnings: list[str] = []
+        self._wlock = threading.RLock()  # the write connection (and open/close); taken first
+        self._rlock = threading.RLock()  # the read connection
+        self._wconn: sqlite3.Connection | None = None
+        self._rconn: sqlite3.Connection | None = None
+        self._fts = False
+        self._batch_depth = 0
+        self._warned: set[str] = set()
+
+    # -- opening -----------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, base_url: str, secret_id: str, *, directory: Path | None = None) -> Store:
+        """The account's cache, created or upgraded as needed. Never raises: an unusable file is
+        set aside and rebuilt; a cache that cannot be opened at all behaves like `disabled()`,
+        with the reason in `warnings`."""
+        try:
+            path = store_path(base_url, secret_id, directory)
+        except Exception as exc:  # pragma: no cover - defensive
+            store = cls.disabled()
+            store._warn(f"cache disabled: {exc}")
+            return store
+        store = cls(path)
+        with store._wlock, store._rlock:
+            store._open_or_rebuild()
+        return store
+
+    @classmethod
+    def disabled(cls) -> NullStore:
+        return NullStore()
+
+    @property
+    def enabled(self) -> bool:
+        return self._wconn is not None
+
+    @property
+    def full_text(self) -> bool:
+        """Whether search uses FTS5 (False: a LIKE scan, slower)."""
+        return self._fts
+
+    def _warn(self, message: str, *, once: bool = False) -> None:
+        if once:
+            if message in self._warned:
+                return
+            self._warned.add(message)
+        self.warnings.append(message)
+        log.warning("%s", message)
+
+    def _open_or_rebuild(self) -> None:
+        assert self.path is not None
+        for _ in range(3):
+            try:
+                self._connect(self.path)
+                return
+            except schema.NewerSchemaError as exc:
+                self._close_connections()
+                reason = f"it was written by a newer hmtui (schema {exc.version}, this one knows {schema.SCHEMA_VERSION})"
+                if not self._set_aside("newer", reason):
+                    return
+            except (sqlite3.Error, OSError) as exc:
+                self._close_connections()
+                if not _unusable_at_open(exc):
+                    self._warn(f"cache disabled for this session: cannot open {self.path}: {exc}")
+                    return
+                if not self._set_aside("corrupt", f"it could not be read ({exc})"):
+                    return
+        self._close_connections()
+        self._warn(f"cache disabled for this session: {self.path} could not be rebuilt")
+
+    def _connect(self, path: Path) -> None:
+        directory = path.parent
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        try:
+            os.chmod(directory, 0o700)
+        except OSError as exc:
+            self._warn(f"cannot make the cache directory {directory} private: {exc.strerror or exc}", once=True)
+        flags = os.O_CREAT | os.O_RDWR | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+        fd = os.open(path, flags, 0o600)
+        try:
+            if os.name == "posix":
+                os.fchmod(fd, 0o600)  # an existing file, or a umask that took more than asked
+        finally:
+            os.close(fd)
+
+        wconn = self._wconn = self._new_connection(path)
+        # WAL: reads never wait for the writer. SQLite creates -wal/-shm with the database
+        # file's permissions (0600); _tighten() makes sure.
+        wconn.execute("PRAGMA journal_mode = WAL").fetchone()
+        wconn.execute("PRAGMA synchronous = NORMAL")
+        wconn.execute("PRAGMA journal_size_limit = 8388608")
+        schema.migrate(wconn)
+        schema.check_columns(wconn)
+        available = schema.fts5_available()
+        self._fts = schema.ensure_fts(wconn, available)
+        if not available:
+            self._warn("this SQLite has no FTS5: cache search falls back to a slower full scan", once=True)
+        rconn = self._rconn = self._new_connection(path)
+        rconn.execute("PRAGMA query_only = 1")
+        rconn.execute("SELECT count(*) FROM messages WHERE pk = 0").fetchone()
+        self._tighten()
+
+    @staticmethod
+    def _new_connection(path: Path) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False,
+            cached_statements=64,
+        )
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA temp_store = MEMORY")
+        return conn
+
+    def _tighten(self) -> None:
+        if self.path is None or os.name != "posix":
+            return
+        for suffix in SIDECARS:
+            _chmod(self.path.with_name(self.path.name + suffix), 0o600)
+
+    def _close_connections(self) -> None:
+        for name in ("_rconn", "_wconn"):
+            conn = getattr(self, name)
+            setattr(self, name, None)
+            if conn is not None:
+                try:
+                    conn.close()
+                except sqlite3.Error:
+                    pass
+
+    def _set_aside(self, kind: str, reason: str) -> bool:
+        """Rename the file (and its WAL) to `<name>.<kind>-<timestamp>`; False if impossible (the
+        cache is then disabled)."""
+        assert self.path is not None
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        aside = self.path.with_name(f"{self.path.name}.{kind}-{stamp}")
+        n = 1
+        while aside.exists():
+            n += 1
+            aside = self.path.with_name(f"{self.path.name}.{kind}-{stamp}-{n}")
+        try:
+            os.replace(self.path, aside)
+            wal = self.path.with_name(self.path.name + "-wal")
+            if wal.exists():
+                os.replace(wal, aside.with_name(aside.name + "-wal"))
+            for suffix in ("-shm", "-journal"):
+                self.path.with_name(self.path.name + suffix).unlink(missing_ok=True)
+        except OSError as exc:
+            self._warn(f"cache disabled for this session: {self.path} is unusable ({reason}) and cannot be moved: {exc}")
+            return False
+        self._warn(f"cache {self.path.name}: {reason}; set aside as {aside.name}, starting a new cache")
+        self._prune_set_aside()
+        return True
+
+    def _set_aside_files(self) -> list[Path]:
+        if self.path is None or not self.path.parent.is_dir():
+            return []
+        prefix = self.path.name + "."
+        return [
+            p for p in self.path.parent.iterdir()
+            if p.name.startswith(prefix) and (p.name[len(prefix):].startswith(("corrupt-", "newer-")))
+        ]
+
+    def _prune_set_aside(self) -> None:
+        copies = [p for p in self._set_aside_files() if not p.name.endswith("-wal")]
+        copies.sort(key=lambda p: p.stat().st_mtime_ns if p.exists() else 0, reverse=True)
+        for old in copies[KEEP_SET_ASIDE:]:
+            for victim in (old, old.with_name(old.name + "-wal")):
+                victim.unlink(missing_ok=True)
+
+    def _recover(self, exc: BaseException, failed: sqlite3.Connection | None) -> None:
+        """SQLite reported corruption mid-session: set the file aside and start anew."""
+        with self._wlock, self._rlock:
+            if failed is None or failed not in (self._wconn, self._rconn):
+                return  # already recovered (or closed) by another thread
+            self._close_connections()
+            if self._set_aside("corrupt", f"it became unreadable ({exc})"):
+                self._open_or_rebuild()
+
+    # -- closing -----------------------------------------------------------------------------
+
+    def close(self) -> None:
+        with self._wlock, self._rlock:
+            if self._wconn is not None:
+                try:
+                    self._wconn.execute("PRAGMA optimize")
+                except sqlite3.Error:
+                    pass
+            self._close_connections()
+
+    def clear(self) -> None:
+        """Delete the cache file (with its WAL and any set-aside copies) and close the store;
+        a later `open` starts empty."""
+        with self._wlock, self._rlock:
+            self._close_connections()
+            if self.path is None:
+                return
+            victims = [self.path, *(self.path.with_name(self.path.name + s) for s in SIDECARS)]
+            victims += self._set_aside_files()
+            for victim in victims:
+                try:
+                    victim.unlink(missing_ok=True)
+                except OSError as exc:
+                    self._warn(f"cannot delete {victim}: {exc.strerror or exc}")
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    def _read(self, default: T, query: Callable[[sqlite3.Connection], T]) -> T:
+        failed: sqlite3.Connection | None = None
+        with self._rlock:
+            conn = self._rconn
+            if conn is None:
+                return default
+            try:
+                return query(conn)
+            except sqlite3.Error as exc:
+                if not _corrupt_at_runtime(exc):
+                    self._warn(f"cache read failed: {exc}", once=True)
+                    return default
+                failed, error = conn, exc
+        self._recover(error, failed)  # outside the read lock: locks are always taken write first
+        return default
+
+    def _write(self, body: Callable[[sqlite3.Connection], None]) -> None:
+        with self._wlock:
+            conn = self._wconn
+            if conn is None:
+                return  # disabled or closed: nothing is kept
+            if self._batch_depth:
+                body(conn)  # inside apply_batch, which owns the transaction
+                return
+            for attempt in range(2):
+                try:
+                    self._transaction(conn, body)
+                    return
+                except sqlite3.Error as exc:
+                    if attempt == 0 and _corrupt_at_runtime(exc):
+                        self._recover(exc, conn)
+                        conn = self._wconn
+                        if conn is not None:
+                            continue
+                    raise CacheError(f"cache write failed: {exc}") from exc
+                except UnicodeError as exc:
+                    raise CacheError(f"cache write failed: {exc}") from exc
+
+    @staticmethod
+    def _transaction(conn: sqlite3.Connection, body: Callable[[sqlite3.Connection], None]) -> None:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            body(conn)
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                try:
+                    conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+            raise
+
+    def apply_batch(self, calls: Sequence[tuple[str, tuple[Any, ...], dict[str, Any]]]) -> list[str]:
+        """Run write calls `(method name, args, kwargs)` in one transaction. A call that fails is
+        rolled back alone (savepoint) and reported; returns the errors, never raises."""
+        errors: list[str] = []
+        with self._wlock:
+            for attempt in range(2):
+                conn = self._wconn
+                if conn is None or not calls:
+                    return errors
+                errors = []
+                try:
+                    conn.execute("BEGIN IMMEDIATE")
+                    self._batch_depth += 1
+                    try:
+                        for name, args, kwargs in calls:
+                            self._batch_call(conn, name, args, kwargs, errors)
+                    finally:
+                        self._batch_depth -= 1
+                    conn.execute("COMMIT")
+                    return errors
+                except Exception as exc:
+                    if conn.in_transaction:
+                        try:
+                            conn.execute("ROLLBACK")
+                        except sqlite3.Error:
+                            pass
+                    if attempt == 0 and _corrupt_at_runtime(exc):
+                        self._recover(exc, conn)
+                        continue
+                    return [f"{len(calls)} cache write(s) lost: {exc}"]
+        return errors
+
+    def _batch_call(self, conn: sqlite3.Connection, name: str, args: tuple[Any, ...],
+                    kwargs: dict[str, Any], errors: list[str]) -> None:
+        if name not in WRITE_METHODS:
+            errors.append(f"{name}: not a cache write")
+            return
+        conn.execute("SAVEPOINT write_call")
+        try:
+            getattr(self, name)(*args, **kwargs)
+        except Exception as exc:
+            if _corrupt_at_runtime(exc):
+                raise
+            conn.execute("ROLLBACK TO write_call")
+            errors.append(f"{name}: {type(exc).__name__}: {exc}")
+        conn.execute("RELEASE write_call")
+
+    # -- writes ------------------------------------------------------------------------------
+
+    def put_inboxes(self, inboxes: Sequence[Inbox]) -> None:
+        """Replace the set of inboxes (in this order)."""
+        rows = [(_key(inbox.id), position, _dumps(inbox.raw)) for position, inbox in enumerate(inboxes)]
+
+        def body(conn: sqlite3.Connection) -> None:
+            conn.execute("DELETE FROM inboxes")
+            conn.executemany("INSERT OR REPLACE INTO inboxes (id, position, raw) VALUES (?, ?, ?)", rows)
+
+        self._write(body)
+
+    def put_team(self, team: Team) -> None:
+        members = [(_key(m.id), _text(m.name), position, _dumps(m.raw)) for position, m in enumerate(team.members)]
+        team_row = (_key(team.id) if team.id is not None else None, _text(team.name), _dumps(team.raw))
+
+        def body(conn: sqlite3.Connection) -> None:
+            conn.execute("INSERT OR REPLACE INTO team (key, id, name, raw) VALUES (1, ?, ?, ?)", team_row)
+            conn.execute("DELETE FROM team_members")
+            conn.executemany(
+                "INSERT OR REPLACE INTO team_members (id, name, position, raw) VALUES (?, ?, ?, ?)", members
+            )
+
+        self._write(body)
+
+    def put_conversations(self, conversations: Sequence[Conversation]) -> None:
+        rows = [
+            (
+                _key(c.id), _key(c.inbox_id) if c.inbox_id is not None else None, _text(c.target), _text(c.name),
+                _text(c.status), int(c.closed), int(c.unread), c.updated.timestamp() if c.updated else None,
+                _dumps(c.raw),
+            )
+            for c in conversations
+        ]
+
+        def body(conn: sqlite3.Connection) -> None:
+            conn.executemany(
+                """INSERT INTO conversations (id, inbox_id, target, name, status, closed, unread, updated, raw)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                   ON CONFLICT (id) DO UPDATE SET
+                       inbox_id = excluded.inbox_id, target = excluded.target, name = excluded.name,
+                       status = excluded.status, closed = excluded.closed, unread = excluded.unread,
+                       updated = excluded.updated, raw = excluded.raw
+                   WHERE conversations.raw IS NOT excluded.raw""",
+                rows,
+            )
+
+        self._write(body)
+
+    def put_messages(self, inbox_id: Id, target: str, messages: Sequence[Message]) -> None:
+        """Upsert one thread's messages (the key is (inbox_id, target, message id))."""
+        inbox, thread = _write_key(inbox_id, target)
+        rows = [
+            (
+                inbox, thread, _key(m.id), m.timestamp, _text(m.text), _text(m.author),
+                index_numbers(thread, m.phone, m.target), _dumps(m.raw),
+            )
+            for m in messages
+        ]
+
+        def body(conn: sqlite3.Connection) -> None:
+            conn.executemany(
+                """INSERT INTO messages (inbox_id, target, id, date, text, author, numbers, raw)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                   ON CONFLICT (inbox_id, target, id) DO UPDATE SET
+                       date = excluded.date, text = excluded.text, author = excluded.author,
+                       numbers = excluded.numbers, raw = excluded.raw
+                   WHERE messages.raw IS NOT excluded.raw""",
+                rows,
+            )
+
+        self._write(body)
+
+    def mark_thread_complete(self, inbox_id: Id, target: str, complete: bool = True) -> None:
+        """Record that the thread's oldest message is cached (its history is exhausted)."""
+        inbox, thread = _write_key(inbox_id, target)
+
+        def body(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                """INSERT INTO threads (inbox_id, target, complete) VALUES (?, ?, ?)
+                   ON CONFLICT (inbox_id, target) DO UPDATE SET complete = excluded.complete""",
+                (inbox, thread, int(bool(complete))),
+            )
+
+        self._write(body)
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def inboxes(self) -> list[Inbox]:
+        def query(conn: sqlite3.Connection) -> list[Inbox]:
+            rows = conn.execute("SELECT raw FROM inboxes ORDER BY position").fetchall()
+            return _parsed(rows, Inbox.from_raw)
+
+        return self._read([], query)
+
+    def team(self) -> Team | None:
+        def query(conn: sqlite3.Connection) -> Team | None:
+            row = conn.execute("SELECT raw FROM team WHERE key = 1").fetchone()
+            raw = _loads(row[0]) if row else None
+            return Team.from_raw(raw) if raw is not None else None
+
+        return self._read(None, query)
+
+    def conversations(self, inbox_id: Id, *, closed: bool | None = None, limit: int | None = 200) -> list[Conversation]:
+        """The inbox's cached conversations, most recently updated first."""
+        inbox = _key(inbox_id)
+        if inbox is None:
+            return []
+        sql = "SELECT raw FROM conversations WHERE inbox_id = ?"
+        params: list[Any] = [inbox]
+        if closed is not None:
+            sql += " AND closed = ?"
+            params.append(int(bool(closed)))
+        sql += " ORDER BY updated DESC, id DESC LIMIT ?"
+        params.append(_limit(limit))
+
+        def query(conn: sqlite3.Connection) -> list[Conversation]:
+            return _parsed(conn.execute(sql, params).fetchall(), Conversation.from_raw)
+
+        return self._read([], query)
+
+    def messages(self, inbox_id: Id, target: str, *, limit: int | None = None, before: float | None = None,
+                 before_id: Id | None = None) -> list[Message]:
+        """A thread's cached messages, newest first (ties: higher id first); messages without a
+        date sort oldest.
+
+        `before`: only messages older than that (date < before; undated ones count as older than
+        any date). With `before_id` too, the cursor is (date, id) of the oldest message already
+        shown, so messages sharing its second are not skipped: pass
+        `before=oldest.timestamp, before_id=oldest.id` (before=None with before_id pages within
+        the undated messages).
+        """
+        inbox = _key(inbox_id)
+        if inbox is None or not isinstance(target, str):
+            return []
+        thread = _text(target)
+        cap = _limit(limit)
+        base = "SELECT raw FROM messages WHERE inbox_id = ? AND target = ?"
+        order = " ORDER BY date DESC, id DESC LIMIT ?"
+        cursor_id = _key(before_id) if before_id is not None else None
+
+        def query(conn: sqlite3.Connection) -> list[str]:
+            if before is None and cursor_id is None:
+                return [r[0] for r in conn.execute(base + order, (inbox, thread, cap))]
+            rows: list[str] = []
+            if before is not None:
+                if cursor_id is None:
+                    dated = conn.execute(base + " AND date < ?" + order, (inbox, thread, before, cap))
+                else:
+                    dated = conn.execute(
+                        base + " AND date <= ? AND (date < ? OR id < ?)" + order,
+                        (inbox, thread, before, before, cursor_id, cap),
+                    )
+                rows = [r[0] for r in dated]
+            if cap < 0 or len(rows) < cap:
+                undated = base + " AND date IS NULL"
+                params: list[Any] = [inbox, thread]
+                if before is None:
+                    undated += " AND id < ?"
+                    params.append(cursor_id)
+                params.append(cap - len(rows) if cap >= 0 else -1)
+                rows += [r[0] for r in conn.execute(undated + " ORDER BY id DESC LIMIT ?", params)]
+            return rows
+
+        return _parsed([(raw,) for raw in self._read([], query)], Message.from_raw)
+
+    def thread_state(self, inbox_id: Id, target: str) -> ThreadState:
+        empty = ThreadState(count=0, oldest=None, newest=None, complete=False)
+        inbox = _key(inbox_id)
+        if inbox is None or not isinstance(target, str):
+            return empty
+        thread = _text(target)
+
+        def query(conn: sqlite3.Connection) -> ThreadState:
+            count, oldest, newest = conn.execute(
+                "SELECT count(*), min(date), max(date) FROM messages WHERE inbox_id = ? AND target = ?",
+                (inbox, thread),
+            ).fetchone()
+            row = conn.execute(
+                "SELECT complete FROM threads WHERE inbox_id = ? AND target = ?", (inbox, thread)
+            ).fetchone()
+            return ThreadState(count=count, oldest=oldest, newest=newest, complete=bool(row and row[0]))
+
+        return self._read(empty, query)
+
+    def message_ids(self, inbox_id: Id, target: str) -> list[Id]:
+        """The ids of a thread's cached messages (for Pager.resume)."""
+        inbox = _key(inbox_id)
+        if inbox is None or not isinstance(target, str):
+            return []
+
+        def query(conn: sqlite3.Connection) -> list[Id]:
+            rows = conn.execute("SELECT id FROM messages WHERE inbox_id = ? AND target = ?", (inbox, _text(target)))
+            return [row[0] for row in rows]
+
+        return self._read([], query)
+
+    def search(self, query: str, *, inbox_id: Id | None = None, target: str | None = None,
+               limit: int = 200) -> list[SearchHit]:
+        """Messages matching free text (see hmtui.cache.search for what can be typed), best match
+        first, then newest; at most `limit`. Never raises on any query."""
+        parsed = parse_query(query)
+        if parsed.empty or limit is None or limit <= 0:
+            return []
+        scope = ""
+        params: list[Any] = []
+        if inbox_id is not None:
+            inbox = _key(inbox_id)
+            if inbox is None:
+                return []
+            scope += " AND m.inbox_id = ?"
+            params.append(inbox)
+        if target is not None:
+            scope += " AND m.target = ?"
+            params.append(_text(target))
+
+        def run(conn: sqlite3.Connection) -> list[tuple[Any, ...]]:
+            if self._fts:
+                hits = self._fts_hits(conn, fts_query(parsed) or "", scope, params, limit, thread=target is not None)
+            else:
+                where, like_params = like_clause(parsed)
+                hits = conn.execute(
+                    f"SELECT m.pk, 0.0 FROM messages m WHERE {where}{scope} ORDER BY m.date DESC, m.pk DESC LIMIT ?",
+                    [*like_params, *params, limit],
+                ).fetchall()
+            rows: dict[int, tuple[Any, ...]] = {}
+            pks = [pk for pk, _ in hits]
+            for start in range(0, len(pks), 500):
+                chunk = pks[start:start + 500]
+                marks = ", ".join("?" * len(chunk))
+                for row in conn.execute(
+                    f"SELECT pk, inbox_id, target, raw, text FROM messages WHERE pk IN ({marks})", chunk
+                ):
+                    rows[row[0]] = row[1:]
+            names: dict[tuple[Any, str], str | None] = {}
+            out = []
+            for pk, score in hits:
+                if pk not in rows:
+                    continue
+                inbox_key, thread, raw, text = rows[pk]
+                if (inbox_key, thread) not in names:
+                    row = conn.execute(
+                        "SELECT name FROM conversations WHERE inbox_id = ? AND target = ?"
+                        " ORDER BY updated DESC LIMIT 1",
+                        (inbox_key, thread),
+                    ).fetchone()
+                    names[(inbox_key, thread)] = ((row[0] or "").strip() or None) if row else None
+                out.append((inbox_key, thread, raw, text, score, names[(inbox_key, thread)]))
+            return out
+
+        words = parsed.words()
+        hits: list[SearchHit] = []
+        for inbox_key, thread, raw, text, score, contact in self._read([], run):
+            message = Message.from_raw(_loads(raw) or {})
+            if message is None:
+                continue
+            hits.append(SearchHit(
+                message=message, inbox_id=inbox_key, target=thread, contact=contact,
+                snippet=snippet(text, words, SNIPPET_WIDTH), rank=float(score),
+            ))
+        return hits
+
+    @staticmethod
+    def _fts_hits(conn: sqlite3.Connection, match: str, scope: str, params: list[Any], limit: int, *,
+                  thread: bool) -> list[tuple[int, float]]:
+        """(pk, bm25) of the best matches, best first then newest.
+
+        Ranking costs about a microsecond a match, so a term in more than RANK_MAX messages
+        (one in every message of a big cache) would blow the time budget, and ranking says little
+        about so common a term: those get the newest matches instead (rank 0.0), found through
+        the date index in a few milliseconds. A thread's search is always ranked (bounded).
+        """
+        fts = schema.FTS_TABLE
+        if not thread:
+            (count,) = conn.execute(f"SELECT count(*) FROM {fts} WHERE {fts} MATCH ?", (match,)).fetchone()
+            if count > RANK_MAX:
+                return conn.execute(
+                    f"SELECT m.pk, 0.0 FROM messages m INDEXED BY messages_by_time"
+                    f" WHERE m.pk IN (SELECT rowid FROM {fts} WHERE {fts} MATCH ?){scope}"
+                    " ORDER BY m.date DESC LIMIT ?",
+                    [match, *params, limit],
+                ).fetchall()
+        weights = ", ".join(str(w) for w in RANK_WEIGHTS)
+        return conn.execute(
+            f"SELECT m.pk, bm25({fts}, {weights}) AS score FROM {fts} JOIN messages m ON m.pk = {fts}.rowid"
+            f" WHERE {fts} MATCH ?{scope} ORDER BY score, m.date DESC LIMIT ?",
+            [match, *params, limit],
+        ).fetchall()
+
+    def info(self) -> CacheInfo:
+        size = 0
+        if self.path is not None:
+            for suffix in ("", *SIDECARS):
+                try:
+                    size += self.path.with_name(self.path.name + suffix).stat().st_size
+                except OSError:
+                    pass
+
+        def query(conn: sqlite3.Connection) -> tuple[int, int, int, int]:
+            counts = conn.execute(
+                """SELECT (SELECT count(*) FROM inboxes), (SELECT count(*) FROM conversations),
+                          (SELECT count(*) FROM messages),
+                          (SELECT count(*) FROM (SELECT 1 FROM messages GROUP BY inbox_id, target))"""
+            ).fetchone()
+            return tuple(counts)  # type: ignore[return-value]
+
+        inboxes, conversations, messages, threads = self._read((0, 0, 0, 0), query)
+        return CacheInfo(
+            path=self.path, size_bytes=size,
+            inboxes=inboxes, conversations=conversations, messages=messages, threads=threads,
+        )
+
+
+class NullStore(Store):
+    """The cache turned off (`--no-cache`, `cache = false`): same API, keeps nothing, touches no
+    file. Reads are empty, writes do nothing."""
+
+    def __init__(self) -> None:
+        super().__init__(None)
+
+
+def _limit(limit: int | None) -> int:
+    return -1 if limit is None else max(int(limit), 0)
+
+
+def _parsed(rows: Sequence[tuple[Any, ...]], parse: Callable[[dict[str, Any]], T | None]) -> list[T]:
+    items: list[T] = []
+    for (raw,) in rows:
+        data = _loads(raw)
+        item = parse(data) if data is not None else None
+        if item is not None:
+            items.append(item)
+    return items

@@ -1,0 +1,188 @@
+"""The local cache in the app and the CLI: cache-first start, offline reading, search."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+from hmtui.cache import Store
+from hmtui.fake import LONG_THREAD_INBOX, LONG_THREAD_TARGET
+
+from app_harness import running, settle
+from conftest import env_for, run_cli
+from test_app import open_long_thread, widgets
+
+
+def store_for(server, tmp_path) -> Store:
+    return Store.open(server.url, server.secret_id, directory=tmp_path / "cache")
+
+
+async def read_long_thread(server, tmp_path, pages: int = 3) -> list:
+    """A first session: open the long thread and read back a few pages; returns the ids shown."""
+    async with running(server, store=store_for(server, tmp_path)) as (app, pilot):
+        screen, thread = await open_long_thread(pilot, app)
+        for _ in range(pages):
+            await pilot.press("g")
+            await settle(pilot)
+        return [m.id for m in thread.messages()]
+
+
+async def test_a_thread_read_once_opens_offline_within_a_second_marked_offline(server, tmp_path) -> None:
+    shown = await read_long_thread(server, tmp_path)
+    server.stop()
+    started = time.perf_counter()
+    async with running(server, store=store_for(server, tmp_path), start_inbox=LONG_THREAD_INBOX,
+                       start_phone=LONG_THREAD_TARGET) as (app, pilot):
+        elapsed = time.perf_counter() - started
+        screen, sidebar, conversations, thread = widgets(app)
+        assert screen.status.state == "offline"
+        assert "offline" in screen.status.describe()
+        assert [i.name for i in sidebar.items] == [i["name"] for i in server.data.inboxes]
+        assert conversations.items
+        # The newest cached page is on screen; scrolling back reads the rest from the cache.
+        assert [m.id for m in thread.messages()] == shown[-len(thread.messages()):]
+        for _ in range(10):
+            await pilot.press("g")
+            await settle(pilot)
+        assert [m.id for m in thread.messages()] == shown
+        # Triage needs a connection.
+        conversations.focus()
+        await pilot.press("c")
+        await settle(pilot)
+        assert any("needs a connection" in n.message for n in app._notifications)
+    assert elapsed < 1.0
+
+
+async def test_a_restart_fetches_only_what_is_newer(server, tmp_path) -> None:
+    shown = await read_long_thread(server, tmp_path, pages=2)
+    server.add_message(LONG_THREAD_INBOX, LONG_THREAD_TARGET, "arrived while hmtui was closed")
+    server.reset_counts()
+    async with running(server, store=store_for(server, tmp_path), start_inbox=LONG_THREAD_INBOX,
+                       start_phone=LONG_THREAD_TARGET) as (app, pilot):
+        _, _, _, thread = widgets(app)
+        assert server.counts["GET /v1/messages"] == 1  # the newest page, which meets the cache
+        assert thread.messages()[-1].text == "arrived while hmtui was closed"
+        # Reading back goes through the cache before it asks the server for anything.
+        for _ in range(4):
+            await pilot.press("g")
+            await settle(pilot)
+        ids = [m.id for m in thread.messages()]
+        assert ids[-len(shown) - 1:-1] == shown
+        assert server.counts["GET /v1/messages"] >= 2  # past the cache, the server again
+        expected = [m["id"] for m in server.data.messages_for(LONG_THREAD_INBOX, LONG_THREAD_TARGET)]
+        assert ids == expected[-len(ids):] and len(ids) == len(set(ids))
+
+
+async def test_the_app_recovers_by_itself_when_the_server_comes_back(server, tmp_path) -> None:
+    await read_long_thread(server, tmp_path, pages=0)
+    async with running(server, store=store_for(server, tmp_path)) as (app, pilot):
+        screen, *_ = widgets(app)
+        server.stop()
+        await pilot.press("r")
+        await settle(pilot)
+        assert screen.status.state == "offline"
+        server.start()  # same port
+        await pilot.press("r")
+        await settle(pilot)
+        assert screen.status.state == "ok"
+
+
+def test_cli_search_finds_a_thread_read_once_and_cache_info_and_clear(server, isolated_env, tmp_path) -> None:
+    env = env_for(server, isolated_env)
+    result = run_cli("history", "--inbox", str(LONG_THREAD_INBOX), "--phone", LONG_THREAD_TARGET, "--json", env=env)
+    assert result.returncode == 0, result.stderr
+    messages = [json.loads(line) for line in result.stdout.splitlines()]
+    word = next(w for m in reversed(messages) for w in (m.get("text") or "").split() if w.isalpha() and len(w) > 6)
+    server.stop()  # search is local: no server needed
+    found = run_cli("search", word, "--json", env=env)
+    assert found.returncode == 0, found.stderr
+    hits = [json.loads(line) for line in found.stdout.splitlines()]
+    assert hits and all(word.lower() in (h.get("text") or "").lower() for h in hits)
+    table = run_cli("search", word, env=env)
+    assert table.returncode == 0 and word.lower() in table.stdout.lower()
+    info = run_cli("cache", "info", env=env)
+    assert info.returncode == 0
+    assert f"{len(messages):,}" in info.stdout
+    path = next(line.split(None, 1)[1] for line in info.stdout.splitlines() if line.startswith("path"))
+    assert os.stat(path).st_mode & 0o777 == 0o600
+    cleared = run_cli("cache", "clear", env=env)
+    assert cleared.returncode == 0 and not os.path.exists(path)
+
+
+def test_no_cache_writes_nothing(server, isolated_env, tmp_path) -> None:
+    env = env_for(server, isolated_env)
+    result = run_cli("--no-cache", "history", "--inbox", str(LONG_THREAD_INBOX), "--phone", LONG_THREAD_TARGET,
+                     "--json", env=env)
+    assert result.returncode == 0
+    (tmp_path / "config.toml").write_text("cache = false\n")
+    os.chmod(tmp_path / "config.toml", 0o600)
+    result = run_cli("inboxes", env=env)
+    assert result.returncode == 0
+    cache_root = tmp_path / "cache"
+    assert not cache_root.exists() or not any(p.is_file() for p in cache_root.rglob("*"))
+    assert "turned off" in run_cli("search", "hello", env=env).stderr
+
+
+async def test_no_cache_app_writes_nothing(server, tmp_path) -> None:
+    async with running(server) as (app, pilot):  # no store: the NullStore
+        await open_long_thread(pilot, app)
+    assert not (tmp_path / "cache").exists()
+
+
+def word_in(text: str | None) -> str | None:
+    return next((w for w in (text or "").split() if w.isalpha() and len(w) > 6), None)
+
+
+async def test_find_in_the_thread_steps_through_matches_even_beyond_what_is_shown(server, tmp_path) -> None:
+    shown = await read_long_thread(server, tmp_path, pages=4)
+    async with running(server, store=store_for(server, tmp_path), start_inbox=LONG_THREAD_INBOX,
+                       start_phone=LONG_THREAD_TARGET) as (app, pilot):
+        screen, _, _, thread = widgets(app)
+        loaded = {m.id for m in thread.messages()}
+        cached = server.data.messages_for(LONG_THREAD_INBOX, LONG_THREAD_TARGET)[-len(shown):]
+        # A word whose oldest cached match is older than anything on screen.
+        word = next(w for m in cached if m["id"] not in loaded and (w := word_in(m.get("text"))))
+        await pilot.press("slash", *list(word), "enter")
+        await settle(pilot)
+        assert thread.highlight == word
+        matches = [m["id"] for m in cached if word.lower() in (m.get("text") or "").lower()]
+        assert thread.selected_message.id == matches[-1]  # enter goes to the newest match
+        for expected in reversed(matches[:-1]):
+            await pilot.press("N")
+            await settle(pilot)
+            assert thread.selected_message.id == expected
+        assert matches[0] not in loaded and thread.has_message(matches[0])  # read in from the cache
+        await pilot.press("escape")
+        assert thread.highlight is None
+
+
+async def test_ctrl_f_searches_everything_cached_and_opens_the_thread_at_the_message(server, tmp_path) -> None:
+    await read_long_thread(server, tmp_path, pages=1)
+    from hmtui.ui.screens.search import SearchScreen
+
+    async with running(server, store=store_for(server, tmp_path)) as (app, pilot):
+        screen, sidebar, conversations, thread = widgets(app)
+        app.writer.flush()
+        target = next(m for m in server.data.messages_for(LONG_THREAD_INBOX, LONG_THREAD_TARGET)[-90:] if word_in(m.get("text")))
+        word = word_in(target.get("text"))
+        sidebar.focus()
+        await pilot.press("j")  # another inbox, another thread on screen
+        await settle(pilot)
+        await pilot.press("ctrl+f")
+        await pilot.pause()
+        assert isinstance(app.screen, SearchScreen)
+        app.screen.delay = 0
+        await pilot.press(*list(word))
+        await settle(pilot)
+        results = [r.payload.message.id for r in app.screen.query_one("SearchResults").items]
+        assert target["id"] in results
+        while app.screen.query_one("SearchResults").highlighted is None or \
+                app.screen.query_one("SearchResults").highlighted.payload.message.id != target["id"]:
+            await pilot.press("down")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert screen.inbox.id == LONG_THREAD_INBOX
+        assert screen.conversation.target == LONG_THREAD_TARGET
+        assert thread.selected_message.id == target["id"]
+        assert thread.highlight == word
