@@ -76,7 +76,11 @@ TARGETS: dict[str, tuple[str, float]] = {
     "cold_start_ratio": ("<=", 2.0),
     "request_ratio": ("<=", 1.1),
     "peak_rss_mb": ("<=", 150.0),
+    "warm_start_ratio": ("<=", 1.5),
+    "search_ms": ("<=", 50.0),
 }
+SEARCH_MESSAGES = 100_000
+SEARCH_QUERIES = ("order", "refund", "tracking moved", "jacket", "photo damage", "canada", "warranty", "NW-192432")
 
 
 @dataclass(frozen=True)
@@ -95,7 +99,7 @@ class Plan:
 FULL = Plan(large=20_000, scroll_rounds=6, scroll_repeat=2, prepend_rounds=9, open_rounds=9, cold_rounds=7, quick=False)
 QUICK = Plan(large=2_000, scroll_rounds=2, scroll_repeat=1, prepend_rounds=3, open_rounds=2, cold_rounds=2, quick=True)
 
-FIGURES = ("scroll", "prepend", "export", "cold", "rss")
+FIGURES = ("scroll", "prepend", "export", "cold", "rss", "warm", "search")
 
 
 def figure_keys(large: int, small: int = SMALL) -> list[str]:
@@ -107,6 +111,7 @@ def figure_keys(large: int, small: int = SMALL) -> list[str]:
         "request_ratio", "export_requests", "export_min_requests", "export_messages", "export_s",
         "cold_start_ratio", "cold_start_s", "import_floor_s", "cold_start_demo_s",
         "peak_rss_mb", "rss_messages", "full_gc_ms",
+        "warm_start_ratio", "warm_start_s", "search_ms", "search_messages",
     ]
 
 
@@ -236,6 +241,11 @@ def serve_fake() -> None:
     from hmtui.ui.scenes import start_server
 
     server = start_server()
+    inbox = server.data.inboxes[0]["id"]
+    first = max((c for c in server.data.conversations if c["inbox"] == inbox and c["status"] == "open"),
+                key=lambda c: c["updated"])
+    server.add_message(inbox, first["target"], THREAD_MARKER)
+    server.add_message(inbox, first["target"], "Thanks, that is all I needed")
     try:
         print(json.dumps({"url": server.url, "secret_id": server.secret_id, "secret_key": server.secret_key}),
               flush=True)
@@ -472,7 +482,10 @@ async def _bench_export(pilot: Any, server: Any, total: int, results: dict[str, 
 
 def _isolated_env(home: Path) -> dict[str, str]:
     """No user config, credentials or logs leak in or out."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HEYMARKET_", "HMTUI_", "TEXTUAL"))}
+    # PYTHONDONTWRITEBYTECODE goes too: a user's hmtui runs from cached bytecode after its first
+    # start, and compiling ~30 modules from source on every start would add ~50 ms to each.
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("HEYMARKET_", "HMTUI_", "TEXTUAL")) and k != "PYTHONDONTWRITEBYTECODE"}
     env.update(
         HOME=str(home / "home"),
         XDG_CONFIG_HOME=str(home / "config"),
@@ -614,6 +627,88 @@ def bench_peak_rss(plan: Plan, server: RemoteServer, results: dict[str, Any]) ->
          f"a full garbage collection then takes {child['full_gc_ms']:.0f} ms")
 
 
+# The fake server child puts this message second newest in the first conversation of the first
+# inbox: the first thread shows it on its first screen, and nothing else on screen does (the list
+# shows the newest message as the snippet).
+THREAD_MARKER = "bench-marker-first-thread"
+
+
+def bench_warm_start(plan: Plan, server: RemoteServer, results: dict[str, Any]) -> None:
+    """A start with a cache from an earlier run: until the first thread is painted, from the
+    cache, while the server revalidates it. Against the same import floor."""
+    home = Path(tempfile.mkdtemp(prefix="hmtui-bench-"))
+    marker = THREAD_MARKER.encode()
+    try:
+        env = _isolated_env(home)
+        app_env = _server_env(server, env)
+        time_first_paint(["-m", "hmtui"], app_env, marker=marker)  # fills the cache
+        if not any((home / "cache").rglob("*.sqlite3")):
+            raise RuntimeError("the first run left no cache")
+        runs: dict[str, Callable[[], float]] = {
+            "floor": lambda: time_import_floor(env),
+            "warm": lambda: time_first_paint(["-m", "hmtui"], app_env, marker=marker),
+        }
+        for run in runs.values():
+            run()
+        samples: dict[str, list[float]] = {name: [] for name in runs}
+        for round_ in range(plan.cold_rounds):
+            for name in (["floor", "warm"] if round_ % 2 == 0 else ["warm", "floor"]):
+                samples[name].append(runs[name]())
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+    floor, warm = _median(samples["floor"]), _median(samples["warm"])
+    _keep_samples(results, "warm_start_s", samples["warm"], scale=1.0)
+    _keep_samples(results, "warm_import_floor_s", samples["floor"], scale=1.0)
+    results["warm_start_ratio"] = warm / floor
+    results["warm_start_s"] = warm
+    _log(f"warm start: {warm:.2f} s to the first thread from the cache, import floor {floor:.2f} s")
+
+
+def bench_search(plan: Plan, results: dict[str, Any]) -> None:
+    """A full-text query over SEARCH_MESSAGES cached messages (the demo's threads, repeated
+    under other numbers to reach the count)."""
+    from hmtui.api import Message
+    from hmtui.cache import Store
+    from hmtui.fake import LONG_THREAD_INBOX, LONG_THREAD_TARGET
+    from hmtui.ui.scenes import ANCHOR, SEED
+    from hmtui.fake import FakeData
+
+    total = SEARCH_MESSAGES if not plan.quick else 10_000
+    data = FakeData(seed=SEED, anchor=ANCHOR)
+    thread = [m for m in (Message.from_raw(raw) for raw in data.messages_for(LONG_THREAD_INBOX, LONG_THREAD_TARGET))
+              if m is not None]
+    home = Path(tempfile.mkdtemp(prefix="hmtui-bench-"))
+    try:
+        store = Store.open("https://api.heymarket.demo", "bench", directory=home)
+        stored, copy = 0, 0
+        while stored < total:
+            batch = thread[: total - stored]
+            target = LONG_THREAD_TARGET if copy == 0 else f"1415555{copy:04d}"
+            for start in range(0, len(batch), 2000):
+                store.put_messages(LONG_THREAD_INBOX, target, batch[start:start + 2000])
+            stored += len(batch)
+            copy += 1
+        for query in SEARCH_QUERIES:  # warm-up: pages in memory, as in a session that searched once
+            store.search(query, limit=200)
+        samples: list[float] = []
+        for _ in range(3 if plan.quick else 7):
+            for query in SEARCH_QUERIES:
+                started = perf_counter()
+                hits = store.search(query, limit=200)
+                samples.append(perf_counter() - started)
+                if not hits:
+                    raise RuntimeError(f"search found nothing for {query!r}")
+        store.close()
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+    _keep_samples(results, "search_ms", samples)
+    results["search_ms"] = _median(samples) * 1000
+    results["search_ms_p95"] = _percentile(samples, 95) * 1000
+    results["search_messages"] = stored
+    _log(f"search: {results['search_ms']:.1f} ms median over {stored:,} cached messages "
+         f"(p95 {results['search_ms_p95']:.1f} ms)")
+
+
 # ----------------------------------------------------------------------------- report
 
 
@@ -664,6 +759,12 @@ def table(results: dict[str, Any]) -> str:
     if "request_ratio" in results:
         add(f"Export requests ÷ minimum ({results['export_messages']:,} messages)", "request_ratio",
             f"{results['request_ratio']:.2f} ({results['export_requests']} ÷ {results['export_min_requests']})")
+    if "warm_start_ratio" in results:
+        add("Warm start (cache) to the first thread ÷ import floor", "warm_start_ratio",
+            f"{results['warm_start_ratio']:.2f} ({results['warm_start_s']:.2f} s)")
+    if "search_ms" in results:
+        add(f"Full-text search over {results['search_messages']:,} cached messages", "search_ms",
+            f"{results['search_ms']:.1f} ms (p95 {results['search_ms_p95']:.1f} ms)")
     if "peak_rss_mb" in results:
         add(f"Peak RSS, {results['rss_messages']:,} messages loaded", "peak_rss_mb", f"{results['peak_rss_mb']:.0f} MiB")
         add("One full garbage collection then (a pause)", "full_gc_ms", f"{results['full_gc_ms']:.0f} ms")
@@ -680,7 +781,7 @@ def table(results: dict[str, Any]) -> str:
 def run(plan: Plan, which: set[str]) -> dict[str, Any]:
     started = perf_counter()
     results: dict[str, Any] = {}
-    if which & {"scroll", "prepend", "cold", "rss"}:
+    if which & {"scroll", "prepend", "cold", "rss", "warm"}:
         with fake_server_process() as server:
             if which & {"scroll", "prepend"}:
                 asyncio.run(bench_timed(plan, which, server, results))
@@ -688,6 +789,10 @@ def run(plan: Plan, which: set[str]) -> dict[str, Any]:
                 bench_cold_start(plan, server, results)
             if "rss" in which:
                 bench_peak_rss(plan, server, results)
+            if "warm" in which:
+                bench_warm_start(plan, server, results)
+    if "search" in which:
+        bench_search(plan, results)
     if "export" in which:
         asyncio.run(bench_export(results))
     results["targets"] = {k: {"op": op, "value": v, "met": _met(k, results[k]) == "yes"}

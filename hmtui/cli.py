@@ -285,16 +285,21 @@ async def cmd_tui(client: HeymarketClient, config: Config, args: argparse.Namesp
     if args.phone and not any(ch.isdigit() for ch in args.phone):
         raise UsageError(f"--phone must be a phone number, got {one_line(args.phone, 40)!r}")
     start_inbox = _id(args.inbox, "--inbox") if args.inbox else None
-    # Ask for the inboxes now, so the request overlaps Textual's start-up instead of following it.
-    inboxes = asyncio.ensure_future(client.inboxes())
+    store = open_store(config, args)
+    # With nothing cached, ask for the inboxes now, so the request overlaps Textual's start-up
+    # instead of following it. With a cache, the first frame comes from it and the request waits.
+    inboxes = None
+    if store is None or not store.inboxes():
+        client.warm_up()
+        inboxes = asyncio.ensure_future(client.inboxes())
     app = HmtuiApp(client, config=config, start_inbox=start_inbox, start_phone=args.phone, debug=args.debug,
-                   prefetched_inboxes=inboxes, store=open_store(config, args))
+                   prefetched_inboxes=inboxes, store=store)
     try:
         await app.run_async()
     finally:
-        if not inboxes.done():
+        if inboxes is not None and not inboxes.done():
             inboxes.cancel()
-        elif not inboxes.cancelled():
+        elif inboxes is not None and not inboxes.cancelled():
             inboxes.exception()  # retrieved: a failure was shown in the app, not at exit
     return app.return_code or EXIT_OK
 

@@ -85,18 +85,23 @@ class HeymarketClient:
         self.on_retry = on_retry
         self._clock = clock
         self._sleep = sleep
-        # Building the httpx client loads the CA bundle (tens of ms): do it on a thread, so it
-        # overlaps the app's start instead of delaying the first paint.
+        # Building the httpx client loads the CA bundle (tens of ms): `warm_up()` does it on a
+        # thread so it can overlap other start-up work; otherwise the first request does it.
         self._http_client: httpx.AsyncClient | None = None
         self._http_error: BaseException | None = None
-        self._http_ready = threading.Thread(
-            target=self._build_http, args=(timeout, transport), name="hmtui-http-init", daemon=True
-        )
-        self._http_ready.start()
+        self._http_args = (timeout, transport)
+        self._http_thread: threading.Thread | None = None
         self.requests: Counter[str] = Counter()  # by "METHOD /path"
         self.skipped: Counter[str] = Counter()  # unusable items dropped, by kind
 
-    def _build_http(self, timeout: httpx.Timeout | float, transport: httpx.AsyncBaseTransport | None) -> None:
+    def warm_up(self) -> None:
+        """Start building the HTTP client on a thread now (idempotent)."""
+        if self._http_thread is None and self._http_client is None:
+            self._http_thread = threading.Thread(target=self._build_http, name="hmtui-http-init", daemon=True)
+            self._http_thread.start()
+
+    def _build_http(self) -> None:
+        timeout, transport = self._http_args
         try:
             self._http_client = httpx.AsyncClient(
                 base_url=self.base_url,
@@ -115,7 +120,10 @@ class HeymarketClient:
     @property
     def _http(self) -> httpx.AsyncClient:
         if self._http_client is None:
-            self._http_ready.join()
+            if self._http_thread is not None:
+                self._http_thread.join()
+            else:
+                self._build_http()
             if self._http_client is None:
                 raise self._http_error or RuntimeError("the HTTP client could not be created")
         return self._http_client

@@ -88,6 +88,7 @@ class MainScreen(Screen[None]):
         self._cache_left = False  # the cache holds older messages of the open thread than shown
         self._view_oldest: Message | None = None  # the oldest dated message shown
         self._preview_timer: Timer | None = None
+        self._first_frame = asyncio.Event()
         self._inbox_timer: Timer | None = None
         # conversation id -> its last inbound time, from the previous unread scan: what is new since.
         self._inbound_seen: dict[Id, float] = {}
@@ -136,7 +137,22 @@ class MainScreen(Screen[None]):
         self.thread.clear_thread("Select a conversation")
         self._update_list_title()
         self.conversations.focus()
-        self.load_initial()
+        # What the cache knew goes into the very first frame (inboxes, list and thread); the
+        # server revalidates it in the workers.
+        store = self.hm.store
+        cached = store.inboxes()
+        # Network work waits for the first frame when the cache has something to show: the
+        # revalidation must not compete with painting what we already know.
+        self._first_frame = asyncio.Event()
+        self.call_after_refresh(self._first_frame.set)
+        if not cached:
+            self._first_frame.set()
+        if cached:
+            team = store.team()
+            if team is not None:
+                self._set_team(team)
+            self._start_on(cached)
+        self.load_initial(cached=bool(cached))
 
     def on_resize(self) -> None:
         self.set_class(self.size.width < NARROW_WIDTH, "-narrow")
@@ -151,15 +167,9 @@ class MainScreen(Screen[None]):
     # -- start-up and loading --------------------------------------------------------------------
 
     @work(exclusive=True, group="initial", exit_on_error=False)
-    async def load_initial(self) -> None:
+    async def load_initial(self, *, cached: bool) -> None:
         app = self.hm
-        cached = app.store.inboxes()
-        if cached:
-            # Paint what we knew at once; the server revalidates it below.
-            team = app.store.team()
-            if team is not None:
-                self._set_team(team)
-            self._start_on(cached)
+        await self._first_frame.wait()
         self.status.start("inboxes", "loading inboxes…")
         try:
             prefetched, app.prefetched_inboxes = app.prefetched_inboxes, None
@@ -222,8 +232,16 @@ class MainScreen(Screen[None]):
             return
         self.inbox = inbox
         self.remove_class("-show-sidebar")
+        self._show_cached_conversations(inbox)
         self._update_list_title()
         self.load_conversations()
+
+    def _show_cached_conversations(self, inbox: Inbox) -> None:
+        cached = self.hm.store.conversations(inbox.id, closed=STATUS_FILTERS[self.status_filter])
+        self.conversations.set_items(cached)
+        # The first conversation's thread shows with the list, unless a thread was asked for.
+        if cached and self.conversation is None and not self.hm.start_phone:
+            self.open_thread(cached[0])
 
     def acting_member(self, inbox: Inbox | None = None) -> Id | None:
         """Who we act as: the configured user if they belong to the inbox, else its first member."""
@@ -249,15 +267,12 @@ class MainScreen(Screen[None]):
         self.conversation_pager = pager = self._new_conversation_pager(inbox)
         self._loading_more = False
         conversations = self.conversations
-        conversations.set_items([])
         if pager is None:
+            conversations.set_items([])
             conversations.set_empty_text("This inbox has no members to list it as: set user_id in the config")
             return
-        closed = STATUS_FILTERS[self.status_filter]
-        cached = self.hm.store.conversations(inbox.id, closed=closed)
-        if cached:
-            conversations.set_items(cached)
-            self._update_list_title()
+        cached = bool(conversations.all_items)
+        await self._first_frame.wait()
         conversations.set_empty_text("Loading conversations…")
         self.status.start("conversations", "loading conversations…")
         try:
@@ -302,9 +317,24 @@ class MainScreen(Screen[None]):
         self.conversation = conversation
         self.thread_pager = None
         self._update_thread_title()
-        self.thread.clear_thread("Loading…")
         _release_history()
+        if not self._show_cached_thread(conversation):
+            self.thread.clear_thread("Loading…")
         self.load_thread(conversation)
+
+    def _show_cached_thread(self, conversation: Conversation) -> bool:
+        """Paint the newest cached page of a thread (a local read of one page); False if none."""
+        inbox_id, target = conversation.inbox_id, conversation.target
+        if inbox_id is None or not target:
+            return False
+        store = self.hm.store
+        state = store.thread_state(inbox_id, target)
+        if not state.count:
+            return False
+        cached = store.messages(inbox_id, target, limit=CACHE_PAGE)
+        self._cache_left = len(cached) < state.count
+        self._show_thread(conversation, cached, at_start=state.complete and not self._cache_left)
+        return True
 
     @work(exclusive=True, group="thread", exit_on_error=False)
     async def load_thread(self, conversation: Conversation) -> None:
@@ -315,15 +345,14 @@ class MainScreen(Screen[None]):
             self.thread.clear_thread("This conversation has no number to load")
             return
         app = self.hm
+        await self._first_frame.wait()
         pager = app.client.message_pager(inbox_id, target)
         state = app.store.thread_state(inbox_id, target)
         if state.count:
-            cached = app.store.messages(inbox_id, target, limit=CACHE_PAGE)
+            # The cached page is on screen (open_thread): continue paging from the cache's seams.
             pager.resume(app.store.message_ids(inbox_id, target), state.oldest)
             pager.exhausted = state.complete
             self.thread_pager = pager
-            self._cache_left = len(cached) < state.count
-            self._show_thread(conversation, cached, at_start=state.complete and not self._cache_left)
             self.status.start("thread", "checking for new messages…")
             try:
                 newer = await pager.newer()
@@ -512,7 +541,10 @@ class MainScreen(Screen[None]):
         conversation = event.item
         # Only a cursor the user is moving previews; with the thread focused, what is open stays.
         if conversation is not None and self.focused is self.conversations:
-            self._preview_timer = self._debounce(self._preview_timer, lambda: self.open_thread(conversation))
+            if self.conversation is None:
+                self.open_thread(conversation)  # the first one shows at once: nothing to debounce
+            else:
+                self._preview_timer = self._debounce(self._preview_timer, lambda: self.open_thread(conversation))
         elif self._preview_timer is not None:
             self._preview_timer.stop()
 
@@ -583,6 +615,8 @@ class MainScreen(Screen[None]):
         if which not in STATUS_FILTERS or which == self.status_filter:
             return
         self.status_filter = which
+        if self.inbox is not None:
+            self._show_cached_conversations(self.inbox)
         self._update_list_title()
         self.load_conversations()
 
@@ -742,6 +776,7 @@ class MainScreen(Screen[None]):
             if unread and candidate.id != self.inbox.id:
                 self.sidebar.move_cursor(self.inboxes.index(candidate))
                 self.inbox = candidate
+                self._show_cached_conversations(candidate)
                 self._update_list_title()
                 worker = self.load_conversations()
                 await worker.wait()

@@ -545,6 +545,10 @@ class ThreadView(ScrollView, can_focus=True):
         self._check_near_top()
 
     def on_resize(self, event: events.Resize) -> None:
+        self._apply_size()
+
+    def _apply_size(self) -> None:
+        """Lay out for the current width and do what waited for a size (scroll to the newest)."""
         width = self.scrollable_content_region.width
         if width <= 0:
             return
@@ -595,6 +599,10 @@ class ThreadView(ScrollView, can_focus=True):
     # ------------------------------------------------------------------ rendering
 
     def render_line(self, y: int) -> Strip:
+        if self._pending is not None and self._width == 0 and self.size.width:
+            # The first frame is drawn before the Resize event arrives: lay out now, so a thread
+            # opens at its newest message in that frame instead of one frame later.
+            self._apply_size()
         region = self.scrollable_content_region
         width = region.width
         base = self._base_style
