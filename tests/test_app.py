@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 
-import pytest
 
 from hmtui.config import Config
 from hmtui.fake import HOSTILE_THREAD_INBOX, HOSTILE_THREAD_TARGET, LONG_THREAD_INBOX, LONG_THREAD_TARGET, Fault

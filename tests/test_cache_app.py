@@ -186,3 +186,17 @@ async def test_ctrl_f_searches_everything_cached_and_opens_the_thread_at_the_mes
         assert screen.conversation.target == LONG_THREAD_TARGET
         assert thread.selected_message.id == target["id"]
         assert thread.highlight == word
+
+
+async def test_a_corrupt_cache_is_set_aside_with_one_warning_and_the_app_works(server, tmp_path) -> None:
+    from hmtui.cache import store_path
+
+    path = store_path(server.url, server.secret_id, directory=tmp_path / "cache")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"this is not a database" * 100)
+    async with running(server, store=store_for(server, tmp_path)) as (app, pilot):
+        screen, sidebar, conversations, thread = widgets(app)
+        warnings = [n for n in app._notifications if n.severity == "warning"]
+        assert len(warnings) == 1 and "corrupt" in warnings[0].message.lower()
+        assert len(sidebar.items) == len(server.data.inboxes) and conversations.items
+    assert list(path.parent.glob("*.corrupt-*"))

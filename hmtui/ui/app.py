@@ -19,6 +19,9 @@ from hmtui.safe_text import one_line
 from hmtui.ui.screens.help import HelpScreen
 from hmtui.ui.screens.main import PREVIEW_DELAY, MainScreen
 from hmtui.ui.timefmt import Clock, local_tz, system_clock
+from hmtui.ui.widgets.conversation_list import ConversationList
+from hmtui.ui.widgets.inbox_sidebar import InboxSidebar
+from hmtui.ui.widgets.thread_view import ThreadView
 from hmtui.ui.widgets.status_line import AUTH, OFFLINE, OK, RETRYING
 
 log = logging.getLogger("hmtui.ui")
@@ -104,14 +107,14 @@ class HmtuiApp(App[int]):
         status = self.main.status
         if isinstance(error, AuthError):
             self.connection_lost = "the credentials were rejected"
-        elif isinstance(error, NetworkError):
-            self.connection_lost = "hmtui is offline"
-        if isinstance(error, AuthError):
             status.set_connection(AUTH, "check HEYMARKET_SECRET_ID / HEYMARKET_SECRET_KEY")
         elif isinstance(error, NetworkError):
+            self.connection_lost = "hmtui is offline"
             status.set_connection(OFFLINE, str(error))
         elif isinstance(error, ApiError):
-            status.set_connection(OK if error.status and error.status < 500 and error.status != 429 else OFFLINE, str(error))
+            # A refusal (4xx) says the connection works; 5xx and 429 after every retry do not.
+            refused = error.status is not None and error.status < 500 and error.status != 429
+            status.set_connection(OK if refused else OFFLINE, str(error))
         message = str(error) if isinstance(error, ApiError) else f"unexpected error: {type(error).__name__}: {error}"
         if not isinstance(error, ApiError):
             log.error("unexpected error in a worker", exc_info=error)
@@ -155,7 +158,7 @@ class HmtuiApp(App[int]):
             await asyncio.sleep(delay)
             try:
                 await self.main.refresh_all()
-            except ApiError as error:
+            except Exception as error:  # the loop must outlive any one failed refresh
                 self.report_error(error)
                 delay = min(max(delay, 1.0) * 2, MAX_REFRESH_BACKOFF)
             else:
@@ -164,18 +167,14 @@ class HmtuiApp(App[int]):
     # -- actions ---------------------------------------------------------------------------------
 
     def action_help(self) -> None:
-        from hmtui.ui.widgets.conversation_list import ConversationList
-        from hmtui.ui.widgets.inbox_sidebar import InboxSidebar
-        from hmtui.ui.widgets.thread_view import ThreadView
-
         sections = [
             ("Everywhere", _bindings(self.BINDINGS) + _bindings(MainScreen.BINDINGS)),
             ("Inbox sidebar", _bindings(InboxSidebar.BINDINGS)),
             ("Conversation list", _bindings(ConversationList.BINDINGS)),
             ("Thread", _bindings(ThreadView.BINDINGS)),
         ]
-        keymap = {k: v for k, v in self._keymap.items()}
-        self.push_screen(HelpScreen(sections, keymap))
+        # Textual keeps the keymap private; the help shows the keys as remapped.
+        self.push_screen(HelpScreen(sections, dict(self._keymap)))
 
 
 def _commands_provider() -> type:

@@ -27,7 +27,7 @@ from textual.worker import Worker, WorkerState
 from hmtui.api import ApiError, Conversation, Id, Inbox, Message, Pager, normalize_phone
 from hmtui.api.models import Team
 from hmtui.safe_text import one_line
-from hmtui.ui.export import FORMATS, export_path, render_jsonl, render_markdown, write_export
+from hmtui.ui.export import export_path, render_jsonl, render_markdown, write_export
 from hmtui.ui.screens.picker import PickerScreen
 from hmtui.ui.widgets.conversation_list import ConversationList
 from hmtui.ui.widgets.inbox_sidebar import InboxSidebar, format_phone
@@ -140,6 +140,8 @@ class MainScreen(Screen[None]):
         # What the cache knew goes into the very first frame (inboxes, list and thread); the
         # server revalidates it in the workers.
         store = self.hm.store
+        for warning in store.warnings:  # e.g. a corrupt cache file that was set aside and rebuilt
+            self.notify(one_line(warning, 300), title="Cache", severity="warning", markup=False, timeout=10)
         cached = store.inboxes()
         # Network work waits for the first frame when the cache has something to show: the
         # revalidation must not compete with painting what we already know.
@@ -385,7 +387,7 @@ class MainScreen(Screen[None]):
                 conversation = self.conversation = real
                 self._update_thread_title()
         self._view_oldest = _oldest(messages)
-        self.thread.set_thread(messages, contact=self._contact(conversation), at_start=at_start)
+        self.thread.set_thread(messages, contact=conversation.display_name, at_start=at_start)
         if self.thread.highlight:
             self._set_find("")  # a find belongs to the thread it was made in
         self._jump_if_pending()
@@ -470,9 +472,6 @@ class MainScreen(Screen[None]):
                 thread.prepend([], at_start=True)
         _settle_history()
         return True
-
-    def _contact(self, conversation: Conversation) -> str:
-        return conversation.display_name
 
     # -- titles ----------------------------------------------------------------------------------
 
