@@ -13,6 +13,7 @@ import httpx
 from hmtui.api import Credentials, HeymarketClient, RetryPolicy
 from hmtui.config import Config
 from hmtui.ui.app import HmtuiApp
+from hmtui.ui.scenes import settle  # noqa: F401  (re-exported for the tests)
 
 from conftest import ANCHOR
 from helpers import RecordingSleep
@@ -44,19 +45,6 @@ def make_app(server, *, tmp_path: Path | None = None, attempts: int = 3, timeout
     )
     app.preview_delay = 0.0
     return app
-
-
-async def settle(pilot) -> None:
-    """Wait until every worker the app started has finished and the screen has caught up."""
-    from textual.worker import WorkerFailed
-
-    for _ in range(6):
-        await pilot.pause()
-        try:
-            await pilot.app.workers.wait_for_complete()
-        except WorkerFailed:
-            pass  # the app reports worker failures itself; tests look at what it showed
-    await pilot.pause()
 
 
 @asynccontextmanager

@@ -200,3 +200,20 @@ async def test_a_corrupt_cache_is_set_aside_with_one_warning_and_the_app_works(s
         assert len(warnings) == 1 and "corrupt" in warnings[0].message.lower()
         assert len(sidebar.items) == len(server.data.inboxes) and conversations.items
     assert list(path.parent.glob("*.corrupt-*"))
+
+
+async def test_offline_a_conversation_never_opened_says_so(server, tmp_path) -> None:
+    await read_long_thread(server, tmp_path, pages=0)
+    server.stop()
+    async with running(server, store=store_for(server, tmp_path)) as (app, pilot):
+        screen, _, conversations, thread = widgets(app)
+        never_opened = next(n for n, c in enumerate(conversations.items) if c.target != LONG_THREAD_TARGET)
+        conversations.move_cursor(never_opened)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert "not cached, and hmtui is offline" in "\n".join(
+            thread.render_line(y).text for y in range(thread.size.height))
+        await pilot.press("escape", "c")
+        await settle(pilot)
+        assert any("needs a connection" in n.message for n in app._notifications)
+        assert not [r for r in server.requests if r.method == "POST" and "close" in r.path]

@@ -136,6 +136,9 @@ class HmtuiApp(App[int]):
     def _on_retry(self, event: RetryEvent) -> None:
         # Called on the event loop by the client, before it waits.
         retry_at = self.clock() + timedelta(seconds=event.delay)
+        if isinstance(event.error, NetworkError):
+            # Known at the first failed try, not only after the last: actions say so at once.
+            self.connection_lost = "hmtui is offline"
         reason = "rate limited" if isinstance(event.error, RateLimitedError) else one_line(str(event.error), 80)
         try:
             self.main.status.set_connection(RETRYING, reason, retry_at=retry_at)

@@ -24,7 +24,7 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 from textual.worker import Worker, WorkerState
 
-from hmtui.api import ApiError, Conversation, Id, Inbox, Message, Pager, normalize_phone
+from hmtui.api import ApiError, Conversation, Id, Inbox, Message, NetworkError, Pager, normalize_phone
 from hmtui.api.models import Team
 from hmtui.safe_text import one_line
 from hmtui.ui.export import export_path, render_jsonl, render_markdown, write_export
@@ -88,6 +88,7 @@ class MainScreen(Screen[None]):
         self._cache_left = False  # the cache holds older messages of the open thread than shown
         self._view_oldest: Message | None = None  # the oldest dated message shown
         self._preview_timer: Timer | None = None
+        self._find_timer: Timer | None = None
         self._first_frame = asyncio.Event()
         self._inbox_timer: Timer | None = None
         # conversation id -> its last inbound time, from the previous unread scan: what is new since.
@@ -368,6 +369,11 @@ class MainScreen(Screen[None]):
         self.status.start("thread", "loading thread…")
         try:
             first = await pager.older()
+        except ApiError as error:
+            if self.conversation is not None and self.conversation.id == conversation.id:
+                why = "not cached, and hmtui is offline" if isinstance(error, NetworkError) else str(error)
+                self.thread.clear_thread(f"Could not load this conversation: {why}")
+            raise
         finally:
             self.status.stop("thread")
         if self.conversation is None or self.conversation.id != conversation.id:
@@ -635,10 +641,16 @@ class MainScreen(Screen[None]):
 
     @on(Input.Changed, "#find")
     def _find_changed(self, event: Input.Changed) -> None:
-        self._set_find(event.value)
+        # Finding walks the loaded history: once typing pauses, not on every keystroke.
+        value = event.value
+        self._find_timer = self._debounce(self._find_timer, lambda: self._set_find(value))
 
     @on(Input.Submitted, "#find")
     def _find_submitted(self, event: Input.Submitted) -> None:
+        if self._find_timer is not None:
+            self._find_timer.stop()
+        if (self.thread.highlight or "") != event.value.strip():
+            self._set_find(event.value)
         self.thread.focus()
         if self._find_hits:
             self._step_find(-1, from_end=True)  # the newest match: where reading usually is
