@@ -63,6 +63,13 @@ __all__ = [
 ]
 
 
+def _epoch(stamp: Any) -> int | None:
+    try:
+        return int(datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc).timestamp())
+    except (TypeError, ValueError):
+        return None
+
+
 def _newest_first(items: list[Any], hi: int) -> Iterator[Any]:
     for i in range(hi - 1, -1, -1):
         yield items[i]
@@ -178,6 +185,27 @@ class FakeData:
             else:
                 hi = bisect.bisect_left(thread.epochs, before)
             return thread.messages[max(0, hi - limit) : hi]
+
+    def team_messages(self, order: str = "created_at") -> list[tuple[int, int, dict[str, Any], int]]:
+        """Every message of the team as (epoch of `date` or `updated`, id, message, epoch of
+        `date`), oldest
+        first, for the team-wide feed. Builds every thread once; `_next_message_id` moves on
+        each add_message, so it stamps the cache's freshness."""
+        with self.lock:
+            cache: dict[Any, Any] = self.__dict__.setdefault("_team_cache", {})
+            stamp = (order, self._next_message_id, len(self.conversations))
+            if stamp not in cache:
+                cache.clear()
+                rows: list[tuple[int, int, dict[str, Any], int]] = []
+                for conv in self.conversations:
+                    thread = self._thread(conv)
+                    if order == "updated_at":
+                        rows.extend((_epoch(m["updated"]) or e, m["id"], m, e) for e, m in zip(thread.epochs, thread.messages))
+                    else:
+                        rows.extend((e, m["id"], m, e) for e, m in zip(thread.epochs, thread.messages))
+                rows.sort(key=lambda t: (t[0], t[1]))
+                cache[stamp] = rows
+            return cache[stamp]
 
     # ---------------------------------------------------------------- triage
 

@@ -43,6 +43,7 @@ HTML_500 = (
     b"<hr><center>nginx</center></body></html>"
 )
 TRIAGE = ("open", "close", "read", "unread", "reassign", "transfer")
+_NAMED = TRIAGE + ("count",)  # /v1/conversations/<these> are not conversation ids
 _RFC3339 = re.compile(
     r"(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(?:\.(\d+))?([Zz]|[+-]\d{2}:\d{2})"
 )
@@ -59,6 +60,13 @@ class FakeOptions:
     cursor: Literal["exclusive", "inclusive"] = "exclusive"
     order: Literal["newest", "oldest", "shuffled"] = "newest"
     latency: float = 0.0
+    # POST /v1/conversations/count: honour `filters`, or answer the team-wide total whatever
+    # they say (as the live server is suspected to); and the answer's shape.
+    count_filters: bool = True
+    count_shape: Literal["number", "string", "object"] = "number"
+    # POST /v1/messages/all: "before" = only messages created before `created_at`; "after" =
+    # on and after it; "ignored" (tests only) = the cursor changes nothing.
+    feed_cursor: Literal["before", "after", "ignored"] = "before"
 
 
 @dataclass
@@ -148,7 +156,7 @@ def _endpoint(method: str, path: str) -> str:
     # Conversation ids are folded so tests can count "GET /v1/conversations/{id}".
     parts = path.split("/")
     if len(parts) == 4 and parts[:3] == ["", "v1", "conversations"] and parts[3] and not (
-        method == "POST" and parts[3] in TRIAGE
+        method == "POST" and parts[3] in _NAMED
     ):
         return f"{method} /v1/conversations/{{id}}"
     return f"{method} {path}"
@@ -166,6 +174,16 @@ def _str_field(body: dict[str, Any], key: str) -> str:
     if not isinstance(value, str) or not value:
         raise _bad(key, f"'{key}' is required and must be a non-empty string")
     return value
+
+
+def _date_field(body: dict[str, Any], key: str) -> float | None:
+    value = body.get(key)
+    if value is None:
+        return None
+    stamp = parse_rfc3339(value) if isinstance(value, str) else None
+    if stamp is None:
+        raise _bad(key, f"'{key}' must be an RFC 3339 timestamp")
+    return stamp
 
 
 def _bool_filter(filters: dict[str, Any], key: str) -> bool | None:
@@ -325,6 +343,10 @@ class FakeHeymarket:
         elif method == "POST":
             if path == "/v1/conversations":
                 return self._conversations(_json_body(raw), number)
+            if path == "/v1/conversations/count":
+                return self._count(_json_body(raw, empty={}))
+            if path == "/v1/messages/all":
+                return self._messages_all(_json_body(raw, empty={}))
             if path.startswith("/v1/conversations/") and path.rsplit("/", 1)[1] in TRIAGE and path.count("/") == 3:
                 self._triage(path.rsplit("/", 1)[1], _json_body(raw))
                 return _Response(200, b"ok", "text/plain; charset=utf-8")
@@ -394,6 +416,64 @@ class FakeHeymarket:
             )
             return _Response(200, _dumps(self._arrange(page, True, number)))
 
+    def _count(self, body: Any) -> _Response:
+        """POST /v1/conversations/count: `{date?, filters?{inboxes?, closed?, unread?}}`."""
+        data = self.data
+        if not isinstance(body, dict):
+            raise _bad("body", "body must be a JSON object")
+        before = _date_field(body, "date")
+        filters = body.get("filters")
+        if filters is None:
+            filters = {}
+        if not isinstance(filters, dict):
+            raise _bad("filters", "'filters' must be an object")
+        inboxes = filters.get("inboxes")
+        if inboxes is not None and (not isinstance(inboxes, list) or any(type(i) is not int for i in inboxes)):
+            raise _bad("filters.inboxes", "'filters.inboxes' must be an array of inbox ids")
+        closed = _bool_filter(filters, "closed")
+        unread = _bool_filter(filters, "unread")
+        if not self.options.count_filters:
+            inboxes, closed, unread = None, None, None
+        with data.lock:
+            scope = inboxes if inboxes else [i["id"] for i in data.inboxes]
+            n = len(data.conversation_page(
+                scope, before=before, inclusive=self.options.cursor == "inclusive",
+                closed=closed, unread=unread, limit=len(data.conversations),
+            ))
+        shape = self.options.count_shape
+        return _json(200, str(n) if shape == "string" else {"count": n} if shape == "object" else n)
+
+    def _messages_all(self, body: Any) -> _Response:
+        """POST /v1/messages/all: `{created_at? (or date), order?, ascending?, limit?}`.
+
+        Like a SQL query: keep what the cursor allows (`feed_cursor`), sort by `order` (ties by
+        id) in the `ascending` direction (default newest first), take `limit`. So an empty body
+        is the newest 30, and "after" with `ascending: false` is the newest 30 after the cursor,
+        not the 30 nearest it."""
+        if not isinstance(body, dict):
+            raise _bad("body", "body must be a JSON object")
+        key = "created_at" if body.get("created_at") is not None else "date"
+        cursor = _date_field(body, key)
+        order = body.get("order", "created_at")
+        if order not in ("created_at", "updated_at"):
+            raise _bad("order", "'order' must be \"created_at\" or \"updated_at\"")
+        ascending = body.get("ascending", False)
+        if not isinstance(ascending, bool):
+            raise _bad("ascending", "'ascending' must be a boolean")
+        limit = body.get("limit", 30)
+        if type(limit) is not int or limit < 1:
+            raise _bad("limit", "'limit' must be a positive integer")
+        with self.data.lock:
+            rows = self.data.team_messages(order)
+            # The cursor bounds `date` (created) whichever order is asked for.
+            if cursor is not None and self.options.feed_cursor != "ignored":
+                after = self.options.feed_cursor == "after"
+                keep = [r for r in rows if (r[3] >= cursor) == after]
+            else:
+                keep = list(rows)
+            page = keep[:limit] if ascending else keep[::-1][:limit]
+            return _json(200, [r[2] for r in page])
+
     def _triage(self, action: str, body: Any) -> None:
         data = self.data
         if not isinstance(body, dict):
@@ -439,7 +519,9 @@ class FakeHeymarket:
             data.reassign(conv, reassign_id)
 
 
-def _json_body(raw: bytes) -> Any:
+def _json_body(raw: bytes, empty: Any = None) -> Any:
+    if empty is not None and not raw.strip():
+        return empty
     try:
         return json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
