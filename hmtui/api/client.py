@@ -17,6 +17,7 @@ import httpx
 
 from hmtui import __version__
 from hmtui.api.auth import Credentials, TokenSigner
+from hmtui.api.counts import parse_count
 from hmtui.api.errors import (
     ApiError,
     ApiTimeoutError,
@@ -187,6 +188,60 @@ class HeymarketClient:
             params["timestamp"] = int(before)
         data = await self._json("GET", "/v1/messages", params=params)
         return self._items(data, Message.from_raw, "message", "GET", "/v1/messages")
+
+    # -- team-wide reads: the count and the feed (see api/counts.py and api/feed.py) -----------
+
+    async def count_conversations(
+        self,
+        *,
+        inbox_id: Id | None = None,
+        closed: bool | None = None,
+        unread: bool | None = None,
+        before: datetime | None = None,
+    ) -> int:
+        """`POST /v1/conversations/count`, read from a bare number, a numeric string or an object.
+
+        The filters are sent as asked, but the server may ignore them and answer the team-wide
+        total: feed the answers to a `CountTrust` before letting a badge use one."""
+        body: dict[str, Any] = {}
+        if before is not None:
+            body["date"] = format_datetime(before)
+        filters: dict[str, Any] = {}
+        if inbox_id is not None:
+            filters["inboxes"] = [inbox_id]
+        if closed is not None:
+            filters["closed"] = closed
+        if unread is not None:
+            filters["unread"] = unread
+        if filters:
+            body["filters"] = filters
+        path = "/v1/conversations/count"
+        count = parse_count(await self._json("POST", path, body=body))
+        if count is None:
+            raise MalformedResponseError("expected a conversation count", method="POST", path=path)
+        return count
+
+    async def all_messages(
+        self,
+        *,
+        created_at: datetime | None = None,
+        order: str = "created_at",
+        ascending: bool | None = None,
+        limit: int | None = None,
+    ) -> list[Message]:
+        """One page of `POST /v1/messages/all`, the team-wide feed, as the server answers it.
+
+        Which side of `created_at` comes back is not agreed on (before it, or on and after it):
+        `TeamFeed` in api/feed.py tells from the answer. Without `created_at`, the newest."""
+        body: dict[str, Any] = {"order": order}
+        if created_at is not None:
+            body["created_at"] = format_datetime(created_at)
+        if ascending is not None:
+            body["ascending"] = ascending
+        if limit is not None:
+            body["limit"] = limit
+        data = await self._json("POST", "/v1/messages/all", body=body)
+        return self._items(data, Message.from_raw, "message", "POST", "/v1/messages/all")
 
     # -- paging --------------------------------------------------------------------------------
 

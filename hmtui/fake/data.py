@@ -204,8 +204,14 @@ class FakeData:
                     else:
                         rows.extend((e, m["id"], m, e) for e, m in zip(thread.epochs, thread.messages))
                 rows.sort(key=lambda t: (t[0], t[1]))
-                cache[stamp] = rows
-            return cache[stamp]
+                cache[stamp] = (rows, [r[0] for r in rows])
+            return cache[stamp][0]
+
+    def team_message_keys(self, order: str = "created_at") -> list[int]:
+        """The first field of each `team_messages(order)` row, for bisect."""
+        with self.lock:
+            self.team_messages(order)
+            return self.__dict__["_team_cache"][(order, self._next_message_id, len(self.conversations))][1]
 
     # ---------------------------------------------------------------- triage
 

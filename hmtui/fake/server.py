@@ -18,6 +18,7 @@ Decisions beyond the public reference:
 
 from __future__ import annotations
 
+import bisect
 import collections
 import json
 import re
@@ -466,12 +467,16 @@ class FakeHeymarket:
         with self.data.lock:
             rows = self.data.team_messages(order)
             # The cursor bounds `date` (created) whichever order is asked for.
+            lo, hi = 0, len(rows)
             if cursor is not None and self.options.feed_cursor != "ignored":
                 after = self.options.feed_cursor == "after"
-                keep = [r for r in rows if (r[3] >= cursor) == after]
-            else:
-                keep = list(rows)
-            page = keep[:limit] if ascending else keep[::-1][:limit]
+                if order == "created_at":
+                    cut = bisect.bisect_left(self.data.team_message_keys(order), cursor)
+                    lo, hi = (cut, hi) if after else (lo, cut)
+                else:
+                    rows = [r for r in rows if (r[3] >= cursor) == after]
+                    hi = len(rows)
+            page = rows[lo : min(hi, lo + limit)] if ascending else rows[max(lo, hi - limit) : hi][::-1]
             return _json(200, [r[2] for r in page])
 
     def _triage(self, action: str, body: Any) -> None:
