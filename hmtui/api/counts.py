@@ -18,8 +18,10 @@ Proof is kept, never withdrawn: a server that filtered once is not expected to s
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
 
 from hmtui.api.models import Id
 
@@ -102,3 +104,31 @@ class CountTrust:
                     self.unread_filter = True
                 if seen.get((inbox, None, unread), count) != count:
                     self.closed_filter = True
+
+
+class CountSource(Protocol):
+    async def count_conversations(self, *, inbox_id: Id | None = None, closed: bool | None = None,
+                                  unread: bool | None = None, before: datetime | None = None) -> int: ...
+
+
+async def probe_count_filters(source: CountSource, inbox_ids: Sequence[Id], *,
+                              trust: CountTrust | None = None, max_inboxes: int = 3) -> CountTrust:
+    """Ask just enough counts to learn whether the server filters them (at most 3 + `max_inboxes`
+    requests): the team total, inboxes until two of them prove the inbox filter, then `closed`
+    and `unread` for one of those. Failures propagate; what was learned stays in `trust`."""
+    trust = trust if trust is not None else CountTrust()
+    trust.observe(await source.count_conversations())
+    asked: list[Id] = []
+    for inbox_id in list(inbox_ids)[:max_inboxes]:
+        trust.observe(await source.count_conversations(inbox_id=inbox_id), inbox_id=inbox_id)
+        asked.append(inbox_id)
+        if trust.inbox_filter:
+            break
+    if trust.inbox_filter:
+        # Prefer an inbox whose count is not 0: a filter cannot show itself on an empty inbox.
+        inbox_id = max(asked, key=lambda i: trust.seen.get((i, None, None), 0))
+        trust.observe(await source.count_conversations(inbox_id=inbox_id, closed=False),
+                      inbox_id=inbox_id, closed=False)
+        trust.observe(await source.count_conversations(inbox_id=inbox_id, unread=True),
+                      inbox_id=inbox_id, unread=True)
+    return trust
