@@ -286,3 +286,15 @@ async def test_a_page_from_the_wrong_end_is_a_gap_not_a_quiet_miss(direction: st
     got = {m.id for m in result.messages}
     assert result.complete is False and result.gap is not None, "40 new messages, fewer seen, and no gap"
     assert got < set(new)
+
+
+@pytest.mark.parametrize("hint, actual", [("before", "after"), ("after", "before")])
+async def test_a_stale_direction_hint_costs_requests_not_messages(server: FakeHeymarket, hint: str, actual: str) -> None:
+    server.options.feed_cursor = actual  # type: ignore[assignment]
+    async with client_for(server) as client:
+        start = await TeamFeed(client).poll(None)
+        ids = burst(server, 45)
+        feed = TeamFeed(client, page_size=10, max_requests=20)  # a new process, an old position
+        result = await feed.poll({**start.position, "direction": hint})
+    assert result.complete, result.reason
+    assert [m.id for m in result.messages] == ids and result.direction == actual

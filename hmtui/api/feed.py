@@ -134,6 +134,7 @@ class _Walk:
     pos: FeedPosition
     budget: int
     requests: int = 0
+    tried_up: bool = False
     new: dict[Id, tuple[int, Message]] = field(default_factory=dict)
 
     def absorb(self, page: Sequence[tuple[int, Message]]) -> None:
@@ -220,6 +221,7 @@ class TeamFeed:
     async def _read_up(self, walk: _Walk) -> FeedResult | None:
         """Read up from the last seen second; None if the server turns out to answer "before"."""
         assert walk.pos.second is not None
+        walk.tried_up = True
         cursor = walk.pos.second  # always a second known to hold a message seen
         limit = self.page_size
         while True:
@@ -280,6 +282,12 @@ class TeamFeed:
             secs = [s for s, _ in page]
             if cursor is not None and page:
                 if max(secs) > cursor:
+                    if min(secs) >= cursor and last is not None and not walk.tried_up:
+                        # It answers "on and after" (a stale hint said otherwise): read up instead.
+                        self.direction = "after"
+                        result = await self._read_up(walk)
+                        if result is not None:
+                            return result
                     self.direction = None
                     return self._stopped(walk, None, gap=(last, oldest),
                                          reason="the feed ignored its cursor")
