@@ -251,8 +251,8 @@ def _msg(i: int, second: int) -> Message:
 
 
 class SqlSource:
-    """All messages 1..n at one per second from BASE; honours the cursor as `direction` says but
-    sorts by `sort` whatever `ascending` asks (a server that ignores `ascending`)."""
+    """All messages 1..n at one per second from BASE; honours the cursor as `direction` says and
+    sorts "asc" or "desc" whatever `ascending` asks (a server that ignores it), or as "asked"."""
 
     BASE = 1_795_000_000
 
@@ -266,7 +266,8 @@ class SqlSource:
         if created_at is not None:
             c = created_at.timestamp()
             rows = [m for m in rows if (m.timestamp >= c) == (self.direction == "after")]
-        rows = rows if self.sort == "asc" else rows[::-1]
+        asc = ascending if self.sort == "asked" else self.sort == "asc"
+        rows = rows if asc else rows[::-1]
         return rows[: limit or 30]
 
     def add(self, k: int) -> list[int]:
@@ -298,3 +299,35 @@ async def test_a_stale_direction_hint_costs_requests_not_messages(server: FakeHe
         result = await feed.poll({**start.position, "direction": hint})
     assert result.complete, result.reason
     assert [m.id for m in result.messages] == ids and result.direction == actual
+
+
+class DatelessSource(SqlSource):
+    """Every page spends 3 of its `limit` on messages with a zero date."""
+
+    async def all_messages(self, *, created_at=None, order="created_at", ascending=None, limit=None):
+        page = await super().all_messages(created_at=created_at, ascending=ascending, limit=(limit or 30) - 3)
+        junk = [Message.from_raw({"id": f"z{i}", "date": "0001-01-01T00:00:00Z"}) for i in range(3)]
+        return junk + page
+
+
+@pytest.mark.parametrize("direction", DIRECTIONS)
+async def test_dateless_messages_do_not_make_a_full_page_look_short(direction: str) -> None:
+    source = DatelessSource(100, direction, "asked")
+    feed = TeamFeed(source, page_size=10, max_requests=30)
+    position = (await feed.poll(None)).position
+    new = source.add(25)
+    result = await feed.poll(position)
+    assert result.complete, result.reason
+    assert [m.id for m in result.messages] == new
+
+
+async def test_a_capped_read_up_after_a_stale_hint_skips_nothing(server: FakeHeymarket) -> None:
+    server.options.feed_cursor = "after"
+    async with client_for(server) as client:
+        start = await TeamFeed(client).poll(None)
+        ids = burst(server, 60)
+        feed = TeamFeed(client, page_size=10, max_requests=3)
+        first = await feed.poll({**start.position, "direction": "before"})  # newest page, then up
+        assert first.more and first.gap is None
+        got, _, _ = await poll_until_complete(feed, first.position)
+    assert [m.id for m in first.messages] + [m.id for m in got] == ids

@@ -193,23 +193,26 @@ class TeamFeed:
 
     # -- the walks -------------------------------------------------------------------------------
 
-    async def _fetch(self, walk: _Walk, cursor: int | None, ascending: bool, limit: int) -> list[tuple[int, Message]]:
+    async def _fetch(self, walk: _Walk, cursor: int | None, ascending: bool,
+                     limit: int) -> tuple[list[tuple[int, Message]], bool]:
+        """The page's dated messages, and whether the page was full (dateless ones included)."""
         walk.requests += 1
         self.requests += 1
         page = await self.source.all_messages(
             created_at=_at(cursor), order="created_at", ascending=ascending, limit=limit
         )
         # A message with no usable date cannot be placed before or after anything: skip it.
-        return [(s, m) for m in page if (s := second_of(m)) is not None]
+        dated = [(s, m) for m in page if (s := second_of(m)) is not None]
+        return dated, len(page) >= limit
 
     async def _start(self) -> FeedResult:
         walk = _Walk(FeedPosition(None), self.max_requests)
         limit = self.page_size
         while True:
-            page = await self._fetch(walk, None, False, limit)
+            page, full = await self._fetch(walk, None, False, limit)
             top = max((s for s, _ in page), default=None)
             # If the whole page is the newest second, some of its ids may be missing: widen.
-            if page and len(page) >= limit and all(s == top for s, _ in page) and limit < self.max_limit \
+            if page and full and all(s == top for s, _ in page) and limit < self.max_limit \
                     and walk.requests < walk.budget:
                 limit = min(limit * 2, self.max_limit)
                 continue
@@ -223,14 +226,19 @@ class TeamFeed:
         assert walk.pos.second is not None
         walk.tried_up = True
         cursor = walk.pos.second  # always a second known to hold a message seen
+        # Everything up to `cursor` is read (a down-walk may have read newer pages first): a
+        # stop here keeps the position, and returns the messages, no further than it.
         limit = self.page_size
         while True:
             if walk.requests >= walk.budget:
-                return self._stopped(walk, "after", more=True, capped=True,
+                return self._stopped(walk, "after", more=True, capped=True, upto=cursor,
                                      reason=f"request cap ({walk.budget}) reached; the next call continues")
-            page = await self._fetch(walk, cursor, True, limit)
+            page, full = await self._fetch(walk, cursor, True, limit)
             secs = [s for s, _ in page]
             if not page:
+                if full:
+                    return self._stopped(walk, None, gap=(cursor, None), upto=cursor,
+                                         reason="the feed's messages carry no dates")
                 if self.direction == "after":
                     return self._done(walk, "after")
                 return None  # no evidence either way: the down-walk settles it
@@ -249,7 +257,7 @@ class TeamFeed:
             if not before_ok:
                 self.direction = "after"
             walk.absorb(page)
-            if len(page) < limit:
+            if not full:
                 return self._done(walk, "after")
             if cursor not in secs:
                 # A full page that skips the cursor's own second is not the window next to it.
@@ -261,7 +269,7 @@ class TeamFeed:
                     limit = min(limit * 2, self.max_limit)
                     continue
                 # More than max_limit messages in one second: move past it, and say so.
-                result = self._stopped(walk, "after", gap=(cursor, cursor),
+                result = self._stopped(walk, "after", gap=(cursor, cursor), upto=cursor,
                                        reason=f"over {self.max_limit} messages share one second")
                 result.position.update(created_at=_fmt(cursor + 1), ids=[])
                 return result
@@ -278,8 +286,11 @@ class TeamFeed:
             if walk.requests >= walk.budget:
                 return self._stopped(walk, self.direction, capped=True, gap=(last, oldest),
                                      reason=f"request cap ({walk.budget}) reached")
-            page = await self._fetch(walk, cursor, False, limit)
+            page, full = await self._fetch(walk, cursor, False, limit)
             secs = [s for s, _ in page]
+            if full and not page:
+                return self._stopped(walk, self.direction, gap=(last, oldest),
+                                     reason="the feed's messages carry no dates")
             if cursor is not None and page:
                 if max(secs) > cursor:
                     if min(secs) >= cursor and last is not None and not walk.tried_up:
@@ -294,7 +305,7 @@ class TeamFeed:
                 if min(secs) < cursor:
                     self.direction = "before"
             walk.absorb(page)
-            if not page or len(page) < limit:
+            if not full:
                 return self._done(walk, self.direction)
             if boundary is not None and max(secs) < boundary:
                 # A full page that does not reach the second it was asked from is not the
@@ -319,12 +330,13 @@ class TeamFeed:
         return FeedResult(walk.messages(), walk.position(direction).to_dict(), walk.requests, direction)
 
     def _stopped(self, walk: _Walk, direction: Direction | None, *, capped: bool = False, more: bool = False,
-                 gap: tuple[int | None, int | None] | None = None, reason: str) -> FeedResult:
-        pos = walk.position(direction).to_dict()
+                 gap: tuple[int | None, int | None] | None = None, upto: int | None = None,
+                 reason: str) -> FeedResult:
+        pos = walk.position(direction, upto).to_dict()
         window = None
         if gap is not None:
             # The window's top is the oldest second read (or "now": everything after the start).
             top = gap[1] if gap[1] is not None else walk.position(direction).second
             window = (_at(gap[0]), _at(top) or datetime.now(timezone.utc))
-        return FeedResult(walk.messages(), pos, walk.requests, direction, capped=capped, more=more,
+        return FeedResult(walk.messages(upto), pos, walk.requests, direction, capped=capped, more=more,
                           gap=window, reason=reason)
