@@ -119,6 +119,31 @@ async def test_fake_feed_shows_added_messages(server: FakeHeymarket) -> None:
     assert server.data.conversation_by_id(conv_id)["inbox"] == inbox_id and target
 
 
+async def test_fake_feed_orders_by_updated_and_follows_a_transfer(server: FakeHeymarket) -> None:
+    async with client_for(server) as client:
+        by_updated = await client.all_messages(order="updated_at", limit=1000)
+        assert [m.id for m in by_updated] == [r[1] for r in server.data.team_messages("updated_at")[::-1][:1000]]
+        stamps = [m.updated for m in by_updated]
+        assert stamps == sorted(stamps, reverse=True)
+        [msg_id] = burst(server, 1)
+        conv = server.data.conversation_by_id(message_conversation((await client.all_messages(limit=1))[0])[0])
+        other = next(i["id"] for i in server.data.inboxes
+                     if i["id"] != conv["inbox"] and server.data.find_conversation(i["id"], conv["target"]) is None)
+        await client.transfer(conv["id"], other)
+        [after] = await client.all_messages(limit=1)
+    assert after.id == msg_id and message_conversation(after)[1] == other
+
+
+async def test_an_empty_feed_at_the_start_then_everything_is_new() -> None:
+    source = SqlSource(0, "before", "asked")
+    feed = TeamFeed(source, page_size=2, max_requests=20)
+    start = await feed.poll(None)
+    assert start.messages == [] and start.position["created_at"] is None
+    new = source.add(5)
+    result = await feed.poll(start.position)
+    assert result.complete and [m.id for m in result.messages] == new
+
+
 # -- TeamFeed against the fake server ------------------------------------------------------------
 
 
