@@ -373,12 +373,14 @@ async def cmd_history(client: HeymarketClient, config: Config, args: argparse.Na
     inbox_id = _id(args.inbox, "--inbox")
     if not any(ch.isdigit() for ch in args.phone):
         raise UsageError(f"--phone must be a phone number, got {one_line(args.phone, 40)!r}")
-    newest_first = [m async for m in client.iter_messages(inbox_id, args.phone)]
+    pager = client.message_pager(inbox_id, args.phone)
+    newest_first = [m async for m in pager]
     target = normalize_phone(args.phone)
 
     def keep(store: Store) -> None:
         store.put_messages(inbox_id, target, newest_first)
-        store.mark_thread_complete(inbox_id, target)
+        if pager.complete:  # a pager that gave up has no evidence that this is the whole thread
+            store.mark_thread_complete(inbox_id, target)
 
     _keep(config, args, keep)
     out = sys.stdout

@@ -21,7 +21,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 import platformdirs
 
 from hmtui.api.models import Conversation, Id, Inbox, Message, Team, parse_id
+from hmtui.api.paging import trusted_oldest
 from hmtui.cache import schema
 from hmtui.cache.search import fts_query, index_numbers, like_clause, parse_query, snippet
 
@@ -43,6 +44,8 @@ BUSY_TIMEOUT_MS = 5000
 RANK_WEIGHTS = (1.0, 0.5, 0.25)
 RANK_MAX = 20_000  # more matches than this are not ranked (see Store._fts_hits)
 SNIPPET_WIDTH = 80
+# The thread's oldest dates judged for outliers when choosing a resume cursor (a page's worth).
+CURSOR_SAMPLE = 64
 
 # Write methods a StoreWriter may call by name.
 WRITE_METHODS = frozenset({"put_inboxes", "put_team", "put_conversations", "put_messages", "mark_thread_complete"})
@@ -65,6 +68,9 @@ class ThreadState:
     oldest: float | None  # Unix seconds of the oldest dated message
     newest: float | None
     complete: bool  # the oldest message of the thread is cached
+    # Where a Pager resumes: the oldest date that is not an outlier among the thread's oldest
+    # (one message dated 1970 must not become the cursor: see hmtui.api.paging).
+    cursor: float | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -683,7 +689,12 @@ class Store:
             row = conn.execute(
                 "SELECT complete FROM threads WHERE inbox_id = ? AND target = ?", (inbox, thread)
             ).fetchone()
-            return ThreadState(count=count, oldest=oldest, newest=newest, complete=bool(row and row[0]))
+            dates = [r[0] for r in conn.execute(
+                "SELECT date FROM messages WHERE inbox_id = ? AND target = ? AND date IS NOT NULL"
+                " ORDER BY date LIMIT ?", (inbox, thread, CURSOR_SAMPLE),
+            )]
+            return ThreadState(count=count, oldest=oldest, newest=newest, complete=bool(row and row[0]),
+                               cursor=trusted_oldest(dates))
 
         return self._read(empty, query)
 

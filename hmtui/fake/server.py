@@ -87,6 +87,21 @@ class RecordedRequest:
     status: int
 
 
+# Enough to inspect a test's or a demo's recent traffic; a demo left open all day must not grow.
+REQUEST_LOG_LIMIT = 2000
+
+
+class RequestLog(collections.deque):  # type: ignore[type-arg]
+    """The last REQUEST_LOG_LIMIT requests (`counts` stays exact for all of them). Iterating
+    reads a snapshot, so a test may walk it while requests arrive."""
+
+    def __init__(self, maxlen: int = REQUEST_LOG_LIMIT) -> None:
+        super().__init__(maxlen=maxlen)
+
+    def __iter__(self) -> Any:
+        return iter(list(super().__iter__()))  # list() of a deque iterator runs without a switch
+
+
 @dataclass
 class _FaultState:
     fault: Fault
@@ -199,7 +214,7 @@ class FakeHeymarket:
         self.secrets: dict[str, str] = dict(secrets) if secrets else {DEMO_SECRET_ID: DEMO_SECRET_KEY}
         self.secret_id, self.secret_key = next(iter(self.secrets.items()))
         self.counts: collections.Counter[str] = collections.Counter()
-        self.requests: list[RecordedRequest] = []
+        self.requests: RequestLog = RequestLog()
         self._faults: list[_FaultState] = []
         self._lock = threading.Lock()
         self._request_number = 0

@@ -353,8 +353,8 @@ class MainScreen(Screen[None]):
         state = app.store.thread_state(inbox_id, target)
         if state.count:
             # The cached page is on screen (open_thread): continue paging from the cache's seams.
-            pager.resume(app.store.message_ids(inbox_id, target), state.oldest)
-            pager.exhausted = state.complete
+            pager.resume(app.store.message_ids(inbox_id, target), state.cursor)
+            pager.exhausted = pager.complete = state.complete
             self.thread_pager = pager
             self.status.start("thread", "checking for new messages…")
             try:
@@ -402,7 +402,7 @@ class MainScreen(Screen[None]):
         app = self.hm
         if messages:
             app.cache("put_messages", inbox_id, target, messages)
-        if pager.exhausted:
+        if pager.complete:  # exhausted on evidence, not given up (see hmtui.api.paging)
             app.cache("mark_thread_complete", inbox_id, target)
 
     def open_thread_by_number(self, inbox: Inbox, number: str) -> None:
