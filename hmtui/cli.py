@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import codecs
 import logging
 import os
 import signal
@@ -152,6 +153,7 @@ def _id(text: str, what: str) -> Id:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     debug = "--debug" in argv
+    _tolerant_output()
     try:
         args = build_parser().parse_args(argv)
         return _dispatch(args)
@@ -177,6 +179,27 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         return _fail(f"unexpected error: {type(exc).__name__}: {one_line(exc, 200)} "
                      "(run with --debug for details)", EXIT_FAILURE)
+
+
+def _tolerant_output() -> None:
+    """A character the output cannot encode (PYTHONIOENCODING=ascii, a Latin-1 locale) prints as
+    a replacement instead of failing the command after everything was fetched."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="replace")  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            pass  # not a text stream we can change (a test's capture, a closed stream)
+
+
+def _json_line(raw: object) -> str:
+    """One JSON Lines record for stdout: \\u-escaped beyond ASCII when stdout cannot encode
+    Unicode, so the record stays exact rather than replaced."""
+    encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
+    try:
+        unicode_ok = codecs.lookup(encoding).name.startswith("utf")
+    except LookupError:
+        unicode_ok = False
+    return dumps_terminal_safe(raw, ascii_only=not unicode_ok) + "\n"
 
 
 def _fail(message: str, code: int) -> int:
@@ -264,7 +287,7 @@ def run_cache_command(args: argparse.Namespace, config: Config) -> int:
         hits = store.search(args.query, inbox_id=inbox_id, limit=args.limit)
         if args.json:
             for hit in hits:
-                sys.stdout.write(dumps_terminal_safe(hit.message.raw) + "\n")
+                sys.stdout.write(_json_line(hit.message.raw))
             return EXIT_OK
         rows = [[str(hit.inbox_id), one_line(hit.contact or hit.target or "", 30), _local(hit.message.date),
                  hit.snippet] for hit in hits]
@@ -310,7 +333,7 @@ async def cmd_inboxes(client: HeymarketClient, config: Config, args: argparse.Na
     out = sys.stdout
     if args.json:
         for inbox in inboxes:
-            out.write(dumps_terminal_safe(inbox.raw) + "\n")
+            out.write(_json_line(inbox.raw))
     else:
         print_inboxes(inboxes, out)
     return EXIT_OK
@@ -336,7 +359,7 @@ async def cmd_conversations(client: HeymarketClient, config: Config, args: argpa
             continue
         items.append(conversation)
         if args.json:
-            sys.stdout.write(dumps_terminal_safe(conversation.raw) + "\n")
+            sys.stdout.write(_json_line(conversation.raw))
         if args.limit is not None and len(items) >= args.limit:
             break
     _keep(config, args, lambda store: store.put_conversations(items))
@@ -386,7 +409,7 @@ async def cmd_history(client: HeymarketClient, config: Config, args: argparse.Na
     out = sys.stdout
     for message in reversed(newest_first):
         if args.json:
-            out.write(dumps_terminal_safe(message.raw) + "\n")
+            out.write(_json_line(message.raw))
         else:
             out.write(format_message(message) + "\n")
     return EXIT_OK

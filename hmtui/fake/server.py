@@ -132,7 +132,10 @@ def _not_found(message: str = "Not Found") -> _HTTPError:
 
 
 def _dumps(obj: Any) -> bytes:
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    try:
+        return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate in the data: JSON can carry it only \u-escaped
+        return json.dumps(obj, separators=(",", ":")).encode("ascii")
 
 
 def _json(status: int, obj: Any) -> _Response:
