@@ -308,6 +308,13 @@ async def cmd_tui(client: HeymarketClient, config: Config, args: argparse.Namesp
     if args.phone and not any(ch.isdigit() for ch in args.phone):
         raise UsageError(f"--phone must be a phone number, got {one_line(args.phone, 40)!r}")
     start_inbox = _id(args.inbox, "--inbox") if args.inbox else None
+    if config.keymap:
+        from hmtui.ui.keymap import KeymapError, validate_keymap
+
+        try:
+            config.keymap = validate_keymap(config.keymap)
+        except KeymapError as exc:
+            raise ConfigError(f"{config.path}: [keymap] {exc}") from None
     store = open_store(config, args)
     # With nothing cached, ask for the inboxes now, so the request overlaps Textual's start-up
     # instead of following it. With a cache, the first frame comes from it and the request waits.
