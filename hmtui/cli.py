@@ -324,9 +324,13 @@ async def cmd_tui(client: HeymarketClient, config: Config, args: argparse.Namesp
         inboxes = asyncio.ensure_future(client.inboxes())
     app = HmtuiApp(client, config=config, start_inbox=start_inbox, start_phone=args.phone, debug=args.debug,
                    prefetched_inboxes=inboxes, store=store)
+    printed = len(store.warnings) if store is not None else 0
     try:
         await app.run_async()
     finally:
+        # Cache problems of the session (shown in the app) also stay on the terminal after it.
+        for warning in (store.warnings[printed:] if store is not None else []):
+            print(f"hmtui: warning: {one_line(warning, 300)}", file=sys.stderr)
         if inboxes is not None and not inboxes.done():
             inboxes.cancel()
         elif inboxes is not None and not inboxes.cancelled():
@@ -431,11 +435,16 @@ def _keep(config: Config, args: argparse.Namespace, write: Callable[[Store], Non
         return
     if store is None:
         return
+    shown = len(store.warnings)  # those of the open are printed already
     try:
         write(store)
-    except Exception:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001
         log.warning("cannot write to the cache", exc_info=True)
+        if len(store.warnings) == shown:  # the store says why when it knows (a full disk)
+            print(f"hmtui: warning: cannot write to the cache: {one_line(exc, 200)}", file=sys.stderr)
     finally:
+        for warning in store.warnings[shown:]:
+            print(f"hmtui: warning: {one_line(warning, 300)}", file=sys.stderr)
         store.close()
 
 

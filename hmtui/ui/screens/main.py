@@ -143,6 +143,7 @@ class MainScreen(Screen[None]):
         store = self.hm.store
         for warning in store.warnings:  # e.g. a corrupt cache file that was set aside and rebuilt
             self.notify(one_line(warning, 300), title="Cache", severity="warning", markup=False, timeout=10)
+        store.on_warning = self.hm.cache_warning  # and those that arise from now on (a full disk)
         cached = store.inboxes()
         # Network work waits for the first frame when the cache has something to show: the
         # revalidation must not compete with painting what we already know.
