@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import codecs
 import logging
 import os
 import signal
@@ -152,6 +153,7 @@ def _id(text: str, what: str) -> Id:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     debug = "--debug" in argv
+    _tolerant_output()
     try:
         args = build_parser().parse_args(argv)
         return _dispatch(args)
@@ -177,6 +179,27 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         return _fail(f"unexpected error: {type(exc).__name__}: {one_line(exc, 200)} "
                      "(run with --debug for details)", EXIT_FAILURE)
+
+
+def _tolerant_output() -> None:
+    """A character the output cannot encode (PYTHONIOENCODING=ascii, a Latin-1 locale) prints as
+    a replacement instead of failing the command after everything was fetched."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="replace")  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            pass  # not a text stream we can change (a test's capture, a closed stream)
+
+
+def _json_line(raw: object) -> str:
+    """One JSON Lines record for stdout: \\u-escaped beyond ASCII when stdout cannot encode
+    Unicode, so the record stays exact rather than replaced."""
+    encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
+    try:
+        unicode_ok = codecs.lookup(encoding).name.startswith("utf")
+    except LookupError:
+        unicode_ok = False
+    return dumps_terminal_safe(raw, ascii_only=not unicode_ok) + "\n"
 
 
 def _fail(message: str, code: int) -> int:
@@ -264,7 +287,7 @@ def run_cache_command(args: argparse.Namespace, config: Config) -> int:
         hits = store.search(args.query, inbox_id=inbox_id, limit=args.limit)
         if args.json:
             for hit in hits:
-                sys.stdout.write(dumps_terminal_safe(hit.message.raw) + "\n")
+                sys.stdout.write(_json_line(hit.message.raw))
             return EXIT_OK
         rows = [[str(hit.inbox_id), one_line(hit.contact or hit.target or "", 30), _local(hit.message.date),
                  hit.snippet] for hit in hits]
@@ -285,6 +308,13 @@ async def cmd_tui(client: HeymarketClient, config: Config, args: argparse.Namesp
     if args.phone and not any(ch.isdigit() for ch in args.phone):
         raise UsageError(f"--phone must be a phone number, got {one_line(args.phone, 40)!r}")
     start_inbox = _id(args.inbox, "--inbox") if args.inbox else None
+    if config.keymap:
+        from hmtui.ui.keymap import KeymapError, validate_keymap
+
+        try:
+            config.keymap = validate_keymap(config.keymap)
+        except KeymapError as exc:
+            raise ConfigError(f"{config.path}: [keymap] {exc}") from None
     store = open_store(config, args)
     # With nothing cached, ask for the inboxes now, so the request overlaps Textual's start-up
     # instead of following it. With a cache, the first frame comes from it and the request waits.
@@ -294,9 +324,13 @@ async def cmd_tui(client: HeymarketClient, config: Config, args: argparse.Namesp
         inboxes = asyncio.ensure_future(client.inboxes())
     app = HmtuiApp(client, config=config, start_inbox=start_inbox, start_phone=args.phone, debug=args.debug,
                    prefetched_inboxes=inboxes, store=store)
+    printed = len(store.warnings) if store is not None else 0
     try:
         await app.run_async()
     finally:
+        # Cache problems of the session (shown in the app) also stay on the terminal after it.
+        for warning in (store.warnings[printed:] if store is not None else []):
+            print(f"hmtui: warning: {one_line(warning, 300)}", file=sys.stderr)
         if inboxes is not None and not inboxes.done():
             inboxes.cancel()
         elif inboxes is not None and not inboxes.cancelled():
@@ -310,7 +344,7 @@ async def cmd_inboxes(client: HeymarketClient, config: Config, args: argparse.Na
     out = sys.stdout
     if args.json:
         for inbox in inboxes:
-            out.write(dumps_terminal_safe(inbox.raw) + "\n")
+            out.write(_json_line(inbox.raw))
     else:
         print_inboxes(inboxes, out)
     return EXIT_OK
@@ -336,7 +370,7 @@ async def cmd_conversations(client: HeymarketClient, config: Config, args: argpa
             continue
         items.append(conversation)
         if args.json:
-            sys.stdout.write(dumps_terminal_safe(conversation.raw) + "\n")
+            sys.stdout.write(_json_line(conversation.raw))
         if args.limit is not None and len(items) >= args.limit:
             break
     _keep(config, args, lambda store: store.put_conversations(items))
@@ -373,18 +407,20 @@ async def cmd_history(client: HeymarketClient, config: Config, args: argparse.Na
     inbox_id = _id(args.inbox, "--inbox")
     if not any(ch.isdigit() for ch in args.phone):
         raise UsageError(f"--phone must be a phone number, got {one_line(args.phone, 40)!r}")
-    newest_first = [m async for m in client.iter_messages(inbox_id, args.phone)]
+    pager = client.message_pager(inbox_id, args.phone)
+    newest_first = [m async for m in pager]
     target = normalize_phone(args.phone)
 
     def keep(store: Store) -> None:
         store.put_messages(inbox_id, target, newest_first)
-        store.mark_thread_complete(inbox_id, target)
+        if pager.complete:  # a pager that gave up has no evidence that this is the whole thread
+            store.mark_thread_complete(inbox_id, target)
 
     _keep(config, args, keep)
     out = sys.stdout
     for message in reversed(newest_first):
         if args.json:
-            out.write(dumps_terminal_safe(message.raw) + "\n")
+            out.write(_json_line(message.raw))
         else:
             out.write(format_message(message) + "\n")
     return EXIT_OK
@@ -399,11 +435,16 @@ def _keep(config: Config, args: argparse.Namespace, write: Callable[[Store], Non
         return
     if store is None:
         return
+    shown = len(store.warnings)  # those of the open are printed already
     try:
         write(store)
-    except Exception:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001
         log.warning("cannot write to the cache", exc_info=True)
+        if len(store.warnings) == shown:  # the store says why when it knows (a full disk)
+            print(f"hmtui: warning: cannot write to the cache: {one_line(exc, 200)}", file=sys.stderr)
     finally:
+        for warning in store.warnings[shown:]:
+            print(f"hmtui: warning: {one_line(warning, 300)}", file=sys.stderr)
         store.close()
 
 

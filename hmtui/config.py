@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+import math
 import os
 import stat
 import tomllib
@@ -15,6 +17,7 @@ import platformdirs
 
 from hmtui.api.client import DEFAULT_BASE_URL
 from hmtui.api.models import Id, parse_id
+from hmtui.safe_text import one_line
 
 APP_NAME = "hmtui"
 ENV_SECRET_ID = "HEYMARKET_SECRET_ID"
@@ -26,6 +29,15 @@ ENV_CONFIG = "HMTUI_CONFIG"
 DEFAULT_REFRESH_INTERVAL = 15.0
 DEFAULT_TIMEOUT = 20.0
 DEFAULT_RETRIES = 4
+# Bounds past which a value is a typo, not a choice (a billion retries would never give up).
+MAX_REFRESH_INTERVAL = 86_400.0
+MAX_TIMEOUT = 600.0
+MAX_RETRIES = 20
+MAX_ID = 2**63 - 1
+
+# Every setting the file may hold; anything else is probably misspelled (a warning, not an error).
+KNOWN_KEYS = ("secret_id", "secret_key", "base_url", "user_id", "refresh_interval", "timeout", "retries",
+              "cache", "keymap")
 
 
 class ConfigError(Exception):
@@ -98,6 +110,9 @@ def _read_toml(path: Path, warnings: list[str]) -> dict[str, Any]:
         return {}
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); "
+                          "save it as UTF-8") from None
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
     if os.name == "posix" and mode & (stat.S_IRWXG | stat.S_IRWXO):
@@ -116,17 +131,24 @@ def _apply_file(config: Config, data: Mapping[str, Any], path: Path) -> None:
             raise ConfigError(f"{path}: {key} must be a string")
         return value.strip() or None
 
+    for key in data:
+        if key not in KNOWN_KEYS:
+            guess = difflib.get_close_matches(str(key), KNOWN_KEYS, n=1)
+            hint = f" (did you mean {guess[0]}?)" if guess else f" (known: {', '.join(KNOWN_KEYS)})"
+            config.warnings.append(f"{path}: unknown setting {one_line(key, 40)!r} ignored{hint}")
     config.secret_id = text("secret_id")
     config.secret_key = text("secret_key")
     config.base_url = text("base_url") or config.base_url
     if "user_id" in data:
         user_id = parse_id(data["user_id"])
-        if not isinstance(user_id, int):
-            raise ConfigError(f"{path}: user_id must be a member id (a number)")
+        if not isinstance(user_id, int) or not 0 < user_id <= MAX_ID:
+            raise ConfigError(f"{path}: user_id must be a member id (a positive number)")
         config.user_id = user_id
-    config.refresh_interval = _number(data, "refresh_interval", path, minimum=1, default=config.refresh_interval)
-    config.timeout = _number(data, "timeout", path, minimum=0.1, default=config.timeout)
-    config.retries = int(_number(data, "retries", path, minimum=0, default=config.retries, whole=True))
+    config.refresh_interval = _number(data, "refresh_interval", path, minimum=1, maximum=MAX_REFRESH_INTERVAL,
+                                      default=config.refresh_interval)
+    config.timeout = _number(data, "timeout", path, minimum=0.1, maximum=MAX_TIMEOUT, default=config.timeout)
+    config.retries = int(_number(data, "retries", path, minimum=0, maximum=MAX_RETRIES, default=config.retries,
+                                 whole=True))
     if "cache" in data:
         if not isinstance(data["cache"], bool):
             raise ConfigError(f"{path}: cache must be true or false")
@@ -139,13 +161,14 @@ def _apply_file(config: Config, data: Mapping[str, Any], path: Path) -> None:
     config.keymap = dict(keymap)
 
 
-def _number(data: Mapping[str, Any], key: str, path: Path, *, minimum: float, default: float,
+def _number(data: Mapping[str, Any], key: str, path: Path, *, minimum: float, maximum: float, default: float,
             whole: bool = False) -> float:
     if key not in data:
         return default
     value = data[key]
     ok = isinstance(value, int) if whole else isinstance(value, (int, float))
-    if isinstance(value, bool) or not ok or value < minimum:
+    # nan compares false with everything and inf is no deadline: both are refused here.
+    if isinstance(value, bool) or not ok or not math.isfinite(value) or not minimum <= value <= maximum:
         kind = "a whole number" if whole else "a number"
-        raise ConfigError(f"{path}: {key} must be {kind}, at least {minimum:g}")
+        raise ConfigError(f"{path}: {key} must be {kind} from {minimum:g} to {maximum:g}, not {one_line(value, 30)}")
     return float(value)

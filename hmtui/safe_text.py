@@ -27,6 +27,12 @@ _ONE_LINE = {**_MULTILINE, 0x0A: " "}
 
 _CRLF = re.compile(r"\r\n")
 
+# A lone surrogate (JSON may carry "\udfff"; UTF-8 cannot) would make every write of the text
+# fail with UnicodeEncodeError, after everything was fetched: it shows as U+FFFD instead.
+_SURROGATES = {code: "\ufffd" for code in range(0xD800, 0xE000)}
+_MULTILINE.update(_SURROGATES)
+_ONE_LINE.update(_SURROGATES)
+
 
 def clean_text(value: object, *, multiline: bool = True) -> str:
     """`value` as a string with every control character replaced by a visible placeholder.
@@ -53,8 +59,16 @@ def one_line(value: object, limit: int | None = None) -> str:
 _JSON_UNSAFE = re.compile("[\u007f-\u009f\u202a-\u202e\u2066-\u2069]")
 
 
-def dumps_terminal_safe(obj: Any) -> str:
+_JSON_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def dumps_terminal_safe(obj: Any, *, ascii_only: bool = False) -> str:
     """JSON for a terminal: json.dumps escapes C0 controls but passes DEL, C1 and bidi controls
-    through raw; escape those too. The decoded value is unchanged."""
-    text = json.dumps(obj, ensure_ascii=False, separators=(", ", ": "))
+    through raw; escape those too. The decoded value is unchanged.
+
+    Lone surrogates are \\u-escaped as well, so the line can always be written as UTF-8 (and
+    decodes to the same string). `ascii_only` escapes everything beyond ASCII, for an output
+    that cannot encode it (PYTHONIOENCODING=ascii)."""
+    text = json.dumps(obj, ensure_ascii=ascii_only, separators=(", ", ": "))
+    text = _JSON_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
     return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)

@@ -12,6 +12,14 @@ does not say whether the bound is inclusive or exclusive, nor in which order a p
 - When a page brings nothing new (a run of same-second items at least a page long, or the true
   end), it steps the bound down a second at a time, at most twice, before it concludes the
   history is exhausted. An empty page ends it at once. So it can never loop forever.
+- A date far outside the rest of its page (a message dated 1970 among this week's, a zero time,
+  a year 2999) is suspect: the item is still yielded, but it never moves the cursor, which
+  follows the oldest *trusted* date of the page. Jumping to an outlier would skip everything
+  between it and the page, and then call the history complete. Not trusting a genuine old date
+  costs at most a request or two: the step-down asks below the trusted cursor anyway.
+- `complete` says the history is known to be exhausted: an empty page, or nothing new after the
+  step-down below the trusted cursor. Giving up (undated items, a hostile server) exhausts the
+  pager without making it complete, so a cache never records such a thread as whole.
 """
 
 from __future__ import annotations
@@ -32,6 +40,36 @@ Fetch = Callable[[int | None], Awaitable[Sequence[T]]]
 _MAX_PASSES_AT_ONE_SECOND = 2
 # ...and after this many fresh pages without the oldest second moving at all, it gives up.
 _GIVE_UP_PASSES = 100
+# A date is suspect when it lies beyond the page's middle half (its quartiles) by more than
+# OUTLIER_FACTOR interquartile ranges, and by more than OUTLIER_MIN_GAP seconds (so a page whose
+# dates are all one second does not make its neighbours suspect).
+OUTLIER_FACTOR = 5.0
+OUTLIER_MIN_GAP = 7 * 86_400.0
+# Fewer dates than this say nothing about what is far from them.
+_MIN_DATES_FOR_OUTLIERS = 4
+
+
+def suspect_times(times: Sequence[float]) -> set[int]:
+    """Indexes of the dates in `times` (Unix seconds) that lie far outside the others.
+
+    Quartiles are robust: up to a quarter of a page can be wrong at either end without moving
+    them, whatever the wrong dates are (1970, the zero time 0001-01-01, the far future).
+    """
+    if len(times) < _MIN_DATES_FOR_OUTLIERS:
+        return set()
+    ordered = sorted(times)
+    n = len(ordered)
+    q1, q3 = ordered[(n - 1) // 4], ordered[(3 * (n - 1)) // 4]
+    reach = max(OUTLIER_FACTOR * (q3 - q1), OUTLIER_MIN_GAP)
+    low, high = q1 - reach, q3 + reach
+    return {i for i, t in enumerate(times) if t < low or t > high}
+
+
+def trusted_oldest(times: Sequence[float]) -> float | None:
+    """The oldest of `times` that is not suspect (None for no dates)."""
+    suspects = suspect_times(times)
+    trusted = [t for i, t in enumerate(times) if i not in suspects]
+    return min(trusted) if trusted else None
 
 
 class Pager(Generic[T]):
@@ -57,6 +95,8 @@ class Pager(Generic[T]):
         self._passes_at_oldest = 0
         self._started = False
         self.exhausted = False
+        # Exhausted on evidence (see the module docstring); only then may a cache call it whole.
+        self.complete = False
         self.requests = 0
 
     @property
@@ -68,7 +108,9 @@ class Pager(Generic[T]):
         return self._oldest
 
     def resume(self, ids: Sequence[Id], oldest: float | None) -> None:
-        """Continue from items already known (a cache), as if they had been fetched."""
+        """Continue from items already known (a cache), as if they had been fetched. `oldest` is
+        the cursor to continue from: the oldest *trusted* date known (Store.thread_state's
+        `cursor`), not merely the oldest, or one outlier in the cache would end the history."""
         self._seen.update(ids)
         if oldest is not None and (self._oldest is None or oldest < self._oldest):
             self._oldest = oldest
@@ -84,6 +126,7 @@ class Pager(Generic[T]):
             fresh = self._absorb(page)
             if not fresh:
                 self.exhausted = True
+                self.complete = not page
             return fresh
         if self._oldest is None:
             self.exhausted = True
@@ -97,14 +140,16 @@ class Pager(Generic[T]):
             rungs = rungs[1:]
         for bound in rungs:
             if bound <= 0:
-                break
+                self.exhausted = True  # a cursor at 1970 is no evidence of the end
+                return []
             page = await self._get(bound)
             if not page:
                 break
             fresh = self._absorb(page)
             if fresh:
                 return fresh
-        self.exhausted = True
+        # An empty page, or nothing new even below the trusted cursor's second: the end.
+        self.exhausted = self.complete = True
         return []
 
     async def newer(self) -> list[T]:
@@ -128,10 +173,10 @@ class Pager(Generic[T]):
             fresh = self._absorb(page, move_oldest=self._oldest is None)
             walked.update(self._item_id(item) for item in fresh)
             fresh_all.extend(fresh)
-            times = [t.timestamp() for t in map(self._item_time, page) if t is not None]
-            if touched_known or not fresh or not times:
+            oldest = trusted_oldest([t.timestamp() for t in map(self._item_time, page) if t is not None])
+            if touched_known or not fresh or oldest is None:
                 break
-            bound = math.floor(min(times)) + 1
+            bound = math.floor(oldest) + 1
         return self._sorted(fresh_all)
 
     async def __aiter__(self) -> AsyncIterator[T]:
@@ -152,7 +197,12 @@ class Pager(Generic[T]):
             self._seen.add(key)
             fresh.append(item)
         if move_oldest:
-            times = [t.timestamp() for t in map(self._item_time, fresh) if t is not None]
+            # The whole page (seen items too) is the evidence of what is far; only its fresh,
+            # trusted dates move the cursor.
+            dated = [(item, t.timestamp()) for item in page if (t := self._item_time(item)) is not None]
+            suspects = suspect_times([t for _, t in dated])
+            fresh_ids = {id(item) for item in fresh}
+            times = [t for i, (item, t) in enumerate(dated) if i not in suspects and id(item) in fresh_ids]
             if times:
                 oldest = min(times)
                 if self._oldest is None or math.floor(oldest) < math.floor(self._oldest):
@@ -161,6 +211,9 @@ class Pager(Generic[T]):
                     self._passes_at_oldest += 1
                 if self._oldest is None or oldest < self._oldest:
                     self._oldest = oldest
+            elif fresh and self._oldest is not None:
+                # Only suspects were new: a pass that did not move the cursor (bounded too).
+                self._passes_at_oldest += 1
         return self._sorted(fresh)
 
     def _sorted(self, items: list[T]) -> list[T]:

@@ -81,7 +81,11 @@ def _v2_threads(conn: sqlite3.Connection) -> None:
     conn.execute("INSERT OR IGNORE INTO threads (inbox_id, target) SELECT DISTINCT inbox_id, target FROM messages")
 
 
-MIGRATIONS: list[Migration] = [_V1, _v2_threads]
+# Before outlier-proof paging, one message dated 1970 could end a history early and mark the
+# thread complete: such flags are not evidence, so every thread's history is checked again once.
+_V3_RECHECK_COMPLETE = "UPDATE threads SET complete = 0"
+
+MIGRATIONS: list[Migration] = [_V1, _v2_threads, _V3_RECHECK_COMPLETE]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 # Every table and column the store reads or writes; a file without them is not a usable cache.

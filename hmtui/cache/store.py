@@ -12,6 +12,8 @@ A corrupt file is set aside and rebuilt, at open or whenever SQLite reports corr
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import json
 import logging
@@ -20,15 +22,21 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import platformdirs
 
+try:
+    import fcntl
+except ImportError:  # not POSIX: SQLite's own locking and the retried WAL switch must do
+    fcntl = None  # type: ignore[assignment]
+
 from hmtui.api.models import Conversation, Id, Inbox, Message, Team, parse_id
+from hmtui.api.paging import trusted_oldest
 from hmtui.cache import schema
 from hmtui.cache.search import fts_query, index_numbers, like_clause, parse_query, snippet
 
@@ -43,6 +51,15 @@ BUSY_TIMEOUT_MS = 5000
 RANK_WEIGHTS = (1.0, 0.5, 0.25)
 RANK_MAX = 20_000  # more matches than this are not ranked (see Store._fts_hits)
 SNIPPET_WIDTH = 80
+# The thread's oldest dates judged for outliers when choosing a resume cursor (a page's worth).
+CURSOR_SAMPLE = 64
+
+# Opening (creation, the WAL switch, migrations, setting a bad file aside) is serialised across
+# processes by a lock file beside the cache: SQLite answers a concurrent switch to WAL with
+# "database is locked" at once instead of waiting. The wait for another process's open is bounded.
+LOCK_SUFFIX = ".lock"
+OPEN_LOCK_TIMEOUT = 30.0
+WAL_SWITCH_ATTEMPTS = 8  # where no lock file can be had (no fcntl, an unwritable directory)
 
 # Write methods a StoreWriter may call by name.
 WRITE_METHODS = frozenset({"put_inboxes", "put_team", "put_conversations", "put_messages", "mark_thread_complete"})
@@ -51,6 +68,11 @@ WRITE_METHODS = frozenset({"put_inboxes", "put_team", "put_conversations", "put_
 _SQLITE_CORRUPT, _SQLITE_NOTADB = 11, 26
 # ...and those meaning "not now" (busy, read-only, disk full, ...): the file may be fine.
 _TRANSIENT = frozenset({3, 5, 6, 7, 8, 10, 13, 14, 15, 23})
+_BUSY = frozenset({5, 6})  # SQLITE_BUSY, SQLITE_LOCKED
+# Opening for writing was refused, yet the file may be read: SQLITE_READONLY, SQLITE_CANTOPEN
+# (a directory where -wal/-shm cannot be made), SQLITE_PERM; and the OS errors to the same effect.
+_WRITE_REFUSED = frozenset({8, 14, 3})
+_WRITE_REFUSED_ERRNO = frozenset({errno.EACCES, errno.EPERM, errno.EROFS})
 
 T = TypeVar("T")
 
@@ -65,6 +87,9 @@ class ThreadState:
     oldest: float | None  # Unix seconds of the oldest dated message
     newest: float | None
     complete: bool  # the oldest message of the thread is cached
+    # Where a Pager resumes: the oldest date that is not an outlier among the thread's oldest
+    # (one message dated 1970 must not become the cursor: see hmtui.api.paging).
+    cursor: float | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +203,56 @@ def _unusable_at_open(exc: BaseException) -> bool:
     return isinstance(exc, sqlite3.DatabaseError) and _error_code(exc) not in _TRANSIENT
 
 
+def _open_for_writing(path: Path) -> None:
+    """Create the file if needed, 0600. Raises OSError when the file cannot be written (a
+    read-only file or disk); tests replace this to simulate that (they run as root, whom chmod
+    does not stop)."""
+    flags = os.O_CREAT | os.O_RDWR | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(path, flags, 0o600)
+    try:
+        if os.name == "posix":
+            os.fchmod(fd, 0o600)  # an existing file, or a umask that took more than asked
+    finally:
+        os.close(fd)
+
+
+def _write_refused(exc: BaseException) -> bool:
+    if isinstance(exc, OSError):
+        return exc.errno in _WRITE_REFUSED_ERRNO
+    return isinstance(exc, sqlite3.Error) and _error_code(exc) in _WRITE_REFUSED
+
+
+@contextlib.contextmanager
+def _open_lock(path: Path, timeout: float = OPEN_LOCK_TIMEOUT) -> Iterator[bool]:
+    """Hold `<cache>.lock` exclusively while opening; yields whether the lock is held. Without
+    fcntl, or where the lock file cannot be made (read-only directory), opening goes ahead
+    unlocked (SQLite still guards the data; the WAL switch is then retried)."""
+    if fcntl is None:
+        yield False
+        return
+    lock = path.with_name(path.name + LOCK_SUFFIX)
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(lock, os.O_CREAT | os.O_RDWR | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0), 0o600)
+    except OSError:
+        yield False
+        return
+    try:
+        deadline = time.monotonic() + timeout
+        held = False
+        while not held:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                held = True
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES) or time.monotonic() >= deadline:
+                    break  # a process stuck mid-open must not hang this one
+                time.sleep(0.005)
+        yield held
+    finally:
+        os.close(fd)  # releases the lock
+
+
 def _chmod(path: Path, mode: int) -> None:
     try:
         os.chmod(path, mode)
@@ -201,6 +276,11 @@ class Store:
         self._fts = False
         self._batch_depth = 0
         self._warned: set[str] = set()
+        self._read_only = False
+        self._complete_trusted = True
+        self._write_failure_reported = False
+        # Called (from any thread) with each warning that arises after open: the app shows it.
+        self.on_warning: Callable[[str], None] | None = None
 
     # -- opening -----------------------------------------------------------------------------
 
@@ -216,7 +296,7 @@ class Store:
             store._warn(f"cache disabled: {exc}")
             return store
         store = cls(path)
-        with store._wlock, store._rlock:
+        with store._wlock, store._rlock, _open_lock(path):
             store._open_or_rebuild()
         return store
 
@@ -226,7 +306,17 @@ class Store:
 
     @property
     def enabled(self) -> bool:
+        """Whether the cache can be read (it may be read-only: see `writable`)."""
+        return self._rconn is not None
+
+    @property
+    def writable(self) -> bool:
         return self._wconn is not None
+
+    @property
+    def read_only(self) -> bool:
+        """The file is read (it holds data) but cannot be written this session."""
+        return self._read_only
 
     @property
     def full_text(self) -> bool:
@@ -240,6 +330,22 @@ class Store:
             self._warned.add(message)
         self.warnings.append(message)
         log.warning("%s", message)
+        callback = self.on_warning
+        if callback is not None:
+            try:
+                callback(message)
+            except Exception:  # noqa: BLE001 - a UI gone away must not break a cache write
+                log.debug("cache warning callback failed", exc_info=True)
+
+    def _write_failed(self, exc: BaseException) -> None:
+        """Say once per session that writes fail (a full disk, a file gone read-only): otherwise
+        only the log would know, and the user would believe everything is kept."""
+        if self._write_failure_reported:
+            return
+        self._write_failure_reported = True
+        reason = "the disk is full" if _error_code(exc) == 13 else str(exc)
+        self._warn(f"cache writes are failing ({reason}): hmtui keeps working, but what it fetches now is not "
+                   f"kept in {self.path}")
 
     def _open_or_rebuild(self) -> None:
         assert self.path is not None
@@ -254,6 +360,8 @@ class Store:
                     return
             except (sqlite3.Error, OSError) as exc:
                 self._close_connections()
+                if _write_refused(exc) and self._connect_read_only(self.path, exc):
+                    return
                 if not _unusable_at_open(exc):
                     self._warn(f"cache disabled for this session: cannot open {self.path}: {exc}")
                     return
@@ -269,18 +377,12 @@ class Store:
             os.chmod(directory, 0o700)
         except OSError as exc:
             self._warn(f"cannot make the cache directory {directory} private: {exc.strerror or exc}", once=True)
-        flags = os.O_CREAT | os.O_RDWR | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-        fd = os.open(path, flags, 0o600)
-        try:
-            if os.name == "posix":
-                os.fchmod(fd, 0o600)  # an existing file, or a umask that took more than asked
-        finally:
-            os.close(fd)
+        _open_for_writing(path)
 
         wconn = self._wconn = self._new_connection(path)
         # WAL: reads never wait for the writer. SQLite creates -wal/-shm with the database
         # file's permissions (0600); _tighten() makes sure.
-        wconn.execute("PRAGMA journal_mode = WAL").fetchone()
+        self._switch_to_wal(wconn)
         wconn.execute("PRAGMA synchronous = NORMAL")
         wconn.execute("PRAGMA journal_size_limit = 8388608")
         schema.migrate(wconn)
@@ -293,6 +395,56 @@ class Store:
         rconn.execute("PRAGMA query_only = 1")
         rconn.execute("SELECT count(*) FROM messages WHERE pk = 0").fetchone()
         self._tighten()
+
+    @staticmethod
+    def _switch_to_wal(conn: sqlite3.Connection) -> None:
+        # The switch takes an exclusive lock and does not wait for it (no busy handler): retried
+        # for when another process opens the same file without the lock file (see _open_lock).
+        for attempt in range(WAL_SWITCH_ATTEMPTS):
+            try:
+                conn.execute("PRAGMA journal_mode = WAL").fetchone()
+                return
+            except sqlite3.OperationalError as exc:
+                if _error_code(exc) not in _BUSY or attempt == WAL_SWITCH_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.02 * 2**attempt)
+
+    def _connect_read_only(self, path: Path, why: BaseException) -> bool:
+        """Read a cache that cannot be written (read-only file, directory or disk): True if it
+        could be opened so; the session then reads it and keeps nothing new."""
+        try:
+            if not path.is_file() or path.stat().st_size == 0:
+                return False
+        except OSError:
+            return False
+        reason = (why.strerror if isinstance(why, OSError) else None) or str(why)
+        # mode=ro still needs the -shm file; immutable=1 needs nothing (and takes no locks, so
+        # it is only the fallback: another process writing meanwhile could go unseen).
+        for query in ("mode=ro", "immutable=1"):
+            conn: sqlite3.Connection | None = None
+            try:
+                conn = sqlite3.connect(f"{path.as_uri()}?{query}", uri=True, timeout=BUSY_TIMEOUT_MS / 1000,
+                                       isolation_level=None, check_same_thread=False, cached_statements=64)
+                conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+                version = schema.read_version(conn)
+                if version is None or version > schema.SCHEMA_VERSION:
+                    raise sqlite3.DatabaseError("not a cache this hmtui can read")
+                schema.check_columns(conn)
+                has_fts = conn.execute(
+                    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (schema.FTS_TABLE,)
+                ).fetchone() is not None
+            except sqlite3.Error:
+                if conn is not None:
+                    conn.close()
+                continue
+            self._rconn = conn
+            self._fts = has_fts and schema.fts5_available()
+            self._read_only = True
+            # Marks of a complete thread from before outlier-proof paging are not evidence.
+            self._complete_trusted = version >= schema.SCHEMA_VERSION
+            self._warn(f"cache {path} cannot be written ({reason}): reading what it holds, keeping nothing new")
+            return True
+        return False
 
     @staticmethod
     def _new_connection(path: Path) -> sqlite3.Connection:
@@ -366,8 +518,10 @@ class Store:
             if failed is None or failed not in (self._wconn, self._rconn):
                 return  # already recovered (or closed) by another thread
             self._close_connections()
-            if self._set_aside("corrupt", f"it became unreadable ({exc})"):
-                self._open_or_rebuild()
+            assert self.path is not None
+            with _open_lock(self.path):
+                if self._set_aside("corrupt", f"it became unreadable ({exc})"):
+                    self._open_or_rebuild()
 
     # -- closing -----------------------------------------------------------------------------
 
@@ -387,7 +541,7 @@ class Store:
             self._close_connections()
             if self.path is None:
                 return
-            victims = [self.path, *(self.path.with_name(self.path.name + s) for s in SIDECARS)]
+            victims = [self.path, *(self.path.with_name(self.path.name + s) for s in (*SIDECARS, LOCK_SUFFIX))]
             victims += self._set_aside_files()
             for victim in victims:
                 try:
@@ -437,6 +591,7 @@ class Store:
                         conn = self._wconn
                         if conn is not None:
                             continue
+                    self._write_failed(exc)
                     raise CacheError(f"cache write failed: {exc}") from exc
                 except UnicodeError as exc:
                     raise CacheError(f"cache write failed: {exc}") from exc
@@ -484,6 +639,8 @@ class Store:
                     if attempt == 0 and _corrupt_at_runtime(exc):
                         self._recover(exc, conn)
                         continue
+                    if isinstance(exc, sqlite3.Error):
+                        self._write_failed(exc)
                     return [f"{len(calls)} cache write(s) lost: {exc}"]
         return errors
 
@@ -498,6 +655,8 @@ class Store:
         except Exception as exc:
             if _corrupt_at_runtime(exc):
                 raise
+            if isinstance(exc, sqlite3.Error):
+                self._write_failed(exc)
             conn.execute("ROLLBACK TO write_call")
             errors.append(f"{name}: {type(exc).__name__}: {exc}")
         conn.execute("RELEASE write_call")
@@ -683,7 +842,13 @@ class Store:
             row = conn.execute(
                 "SELECT complete FROM threads WHERE inbox_id = ? AND target = ?", (inbox, thread)
             ).fetchone()
-            return ThreadState(count=count, oldest=oldest, newest=newest, complete=bool(row and row[0]))
+            dates = [r[0] for r in conn.execute(
+                "SELECT date FROM messages WHERE inbox_id = ? AND target = ? AND date IS NOT NULL"
+                " ORDER BY date LIMIT ?", (inbox, thread, CURSOR_SAMPLE),
+            )]
+            complete = bool(row and row[0]) and self._complete_trusted
+            return ThreadState(count=count, oldest=oldest, newest=newest, complete=complete,
+                               cursor=trusted_oldest(dates))
 
         return self._read(empty, query)
 

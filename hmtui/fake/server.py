@@ -96,6 +96,21 @@ class RecordedRequest:
     status: int
 
 
+# Enough to inspect a test's or a demo's recent traffic; a demo left open all day must not grow.
+REQUEST_LOG_LIMIT = 2000
+
+
+class RequestLog(collections.deque):  # type: ignore[type-arg]
+    """The last REQUEST_LOG_LIMIT requests (`counts` stays exact for all of them). Iterating
+    reads a snapshot, so a test may walk it while requests arrive."""
+
+    def __init__(self, maxlen: int = REQUEST_LOG_LIMIT) -> None:
+        super().__init__(maxlen=maxlen)
+
+    def __iter__(self) -> Any:
+        return iter(list(super().__iter__()))  # list() of a deque iterator runs without a switch
+
+
 @dataclass
 class _FaultState:
     fault: Fault
@@ -126,7 +141,10 @@ def _not_found(message: str = "Not Found") -> _HTTPError:
 
 
 def _dumps(obj: Any) -> bytes:
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    try:
+        return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate in the data: JSON can carry it only \u-escaped
+        return json.dumps(obj, separators=(",", ":")).encode("ascii")
 
 
 def _json(status: int, obj: Any) -> _Response:
@@ -218,7 +236,7 @@ class FakeHeymarket:
         self.secrets: dict[str, str] = dict(secrets) if secrets else {DEMO_SECRET_ID: DEMO_SECRET_KEY}
         self.secret_id, self.secret_key = next(iter(self.secrets.items()))
         self.counts: collections.Counter[str] = collections.Counter()
-        self.requests: list[RecordedRequest] = []
+        self.requests: RequestLog = RequestLog()
         self._faults: list[_FaultState] = []
         self._lock = threading.Lock()
         self._request_number = 0

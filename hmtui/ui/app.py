@@ -10,6 +10,7 @@ from pathlib import Path
 
 from textual.app import App
 from textual.binding import Binding
+from textual.message import Message
 from textual.worker import Worker, WorkerState
 
 from hmtui.api import ApiError, AuthError, HeymarketClient, Id, Inbox, NetworkError, RateLimitedError, RetryEvent
@@ -94,6 +95,21 @@ class HmtuiApp(App[int]):
         if self.writer is not None:
             await asyncio.to_thread(self.writer.close)
         self.store.close()
+
+    class CacheWarning(Message):
+        """A cache problem found while running (writes failing, a file set aside)."""
+
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self.text = text
+
+    def cache_warning(self, text: str) -> None:
+        """The store's `on_warning`: called from any thread (the writer's, mostly), so it only
+        posts a message (thread-safe); the toast is shown on the event loop."""
+        self.post_message(self.CacheWarning(text))
+
+    def on_hmtui_app_cache_warning(self, event: CacheWarning) -> None:
+        self.notify(one_line(event.text, 300), title="Cache", severity="warning", markup=False, timeout=10)
 
     def cache(self, method: str, *args: object) -> None:
         """Keep what just arrived: written on the writer's thread, never on the event loop."""

@@ -58,5 +58,5 @@ def render_jsonl(messages: Sequence[Message]) -> str:
 def write_export(path: Path, content: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     # Customer data: readable by the user only.
-    with open(path, "w", encoding="utf-8", opener=lambda p, flags: os.open(p, flags, 0o600)) as handle:
+    with open(path, "w", encoding="utf-8", errors="replace", opener=lambda p, flags: os.open(p, flags, 0o600)) as handle:
         handle.write(content)

@@ -143,6 +143,7 @@ class MainScreen(Screen[None]):
         store = self.hm.store
         for warning in store.warnings:  # e.g. a corrupt cache file that was set aside and rebuilt
             self.notify(one_line(warning, 300), title="Cache", severity="warning", markup=False, timeout=10)
+        store.on_warning = self.hm.cache_warning  # and those that arise from now on (a full disk)
         cached = store.inboxes()
         # Network work waits for the first frame when the cache has something to show: the
         # revalidation must not compete with painting what we already know.
@@ -353,8 +354,8 @@ class MainScreen(Screen[None]):
         state = app.store.thread_state(inbox_id, target)
         if state.count:
             # The cached page is on screen (open_thread): continue paging from the cache's seams.
-            pager.resume(app.store.message_ids(inbox_id, target), state.oldest)
-            pager.exhausted = state.complete
+            pager.resume(app.store.message_ids(inbox_id, target), state.cursor)
+            pager.exhausted = pager.complete = state.complete
             self.thread_pager = pager
             self.status.start("thread", "checking for new messages…")
             try:
@@ -402,7 +403,7 @@ class MainScreen(Screen[None]):
         app = self.hm
         if messages:
             app.cache("put_messages", inbox_id, target, messages)
-        if pager.exhausted:
+        if pager.complete:  # exhausted on evidence, not given up (see hmtui.api.paging)
             app.cache("mark_thread_complete", inbox_id, target)
 
     def open_thread_by_number(self, inbox: Inbox, number: str) -> None:
