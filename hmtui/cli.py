@@ -26,7 +26,7 @@ from hmtui.api import (
     RetryPolicy,
     normalize_phone,
 )
-from hmtui.api.client import validate_base_url
+from hmtui.api.client import url_has_credentials, validate_base_url
 from hmtui.api.models import parse_id
 from hmtui.cache import Store
 from hmtui.config import Config, ConfigError, load_config, log_dir
@@ -208,8 +208,11 @@ def _load(args: argparse.Namespace) -> Config:
     config = load_config()
     if args.base_url:
         config.base_url = args.base_url
+    if url_has_credentials(config.base_url):
+        config.warnings.append("the user name and password in the base URL are ignored (and never shown): "
+                               "Heymarket authenticates with the secret key")
     try:
-        config.base_url = validate_base_url(config.base_url)
+        config.base_url = validate_base_url(config.base_url)  # drops them
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     setup_logging(log_dir(), debug=args.debug, secrets=[config.secret_key or ""])

@@ -177,8 +177,10 @@ class MainScreen(Screen[None]):
         try:
             prefetched, app.prefetched_inboxes = app.prefetched_inboxes, None
             inboxes = await (prefetched or app.client.inboxes())
-        except ApiError:
-            app.start_refresh_loop()  # it keeps trying, so the app recovers by itself
+        except Exception:
+            # Whatever failed (an API error or anything else), the refresh loop keeps trying,
+            # so the app recovers by itself.
+            app.start_refresh_loop()
             raise
         finally:
             self.status.stop("inboxes")
