@@ -61,7 +61,8 @@ def signal_in_terminal(args: list[str], env: dict[str, str], *, until: list[str]
                     after += chunk
                 else:
                     before += chunk
-            if not sent and all(text.encode() in before for text in until):
+            on_screen = before.partition(b"\x1b[?1049h")[2]  # what the TUI drew, not stderr before it
+            if not sent and all(text.encode() in on_screen for text in until):
                 os.kill(pid, signum)
                 sent = True
         if not sent:
@@ -144,3 +145,31 @@ def test_a_real_hang_up_exits_and_keeps_the_cache(server, isolated_env) -> None:
         assert store.info().inboxes == len(server.data.inboxes)
     finally:
         store.close()
+
+
+# -- item 13: start-up warnings are shown in the app too ------------------------------------------
+
+
+async def test_config_warnings_are_shown_in_the_app_once(server) -> None:
+    from app_harness import running, settle
+
+    from hmtui.config import Config
+
+    warning = "/tmp/x/config.toml is readable by other users and may hold your secret key: run chmod 600 it"
+    async with running(server, config=Config(warnings=[warning])) as (app, pilot):
+        app.main.refresh_now()
+        await settle(pilot)
+        shown = [n for n in app._notifications if n.message == warning]
+        assert len(shown) == 1 and shown[0].severity == "warning"
+
+
+def test_a_world_readable_config_is_warned_about_in_the_tui(server, isolated_env) -> None:
+    env = env_for(server, isolated_env)
+    config = Path(env["HMTUI_CONFIG"])
+    config.write_text("retries = 1\n", encoding="utf-8")
+    config.chmod(0o644)
+    code, before, _ = signal_in_terminal([], env, until=["Field Ops", "Config"], signum=signal.SIGTERM)
+    printed, _, in_app = before.partition("\x1b[?1049h")
+    assert "readable by other users" in printed  # on stderr, before the TUI: it scrolls away
+    # ... and in the app, as a toast titled "Config" that names the file (it wraps: its start).
+    assert "Config" in in_app and str(config)[:30] in in_app

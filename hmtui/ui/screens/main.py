@@ -135,6 +135,9 @@ class MainScreen(Screen[None]):
         return self.query_one(StatusLine)
 
     def on_mount(self) -> None:
+        # Printed on stderr before the TUI too, where the TUI hides them: shown here once.
+        for warning in self.hm.config.warnings:  # e.g. a config file others can read
+            self.notify(one_line(warning, 300), title="Config", severity="warning", markup=False, timeout=15)
         self.thread.clear_thread("Select a conversation")
         self._update_list_title()
         self.conversations.focus()
