@@ -29,6 +29,7 @@ from hmtui.api import (
 from hmtui.api.client import url_has_credentials, validate_base_url
 from hmtui.api.models import parse_id
 from hmtui.cache import Store
+from hmtui.cache.search import parse_query
 from hmtui.config import Config, ConfigError, load_config, log_dir
 from hmtui.logs import setup_logging
 from hmtui.safe_text import clean_text, dumps_terminal_safe, one_line
@@ -264,6 +265,9 @@ def run_cache_command(args: argparse.Namespace, config: Config) -> int:
             print(f"messages       {info.messages:,}")
             return EXIT_OK
         inbox_id = _id(args.inbox, "--inbox") if args.inbox else None
+        notice = parse_query(args.query).notice()  # what a query past the bounds left out
+        if notice:
+            print(f"hmtui: note: {notice}", file=sys.stderr)
         hits = store.search(args.query, inbox_id=inbox_id, limit=args.limit)
         if args.json:
             for hit in hits:
