@@ -367,7 +367,7 @@ class HeymarketClient:
                     await response.aclose()
         except TimeoutError:
             if deadline.expired():
-                message = f"no complete answer from {self._host()} within {self.deadline:g} s (the timeout)"
+                message = f"{self._host()} did not answer in time (no complete answer within {self.deadline:g} s)"
             else:  # a socket's own timeout that httpx let through
                 message = f"{self._host()} did not answer in time"
             return ApiTimeoutError(message, **where), True, None
