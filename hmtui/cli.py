@@ -27,9 +27,10 @@ from hmtui.api import (
     RetryPolicy,
     normalize_phone,
 )
-from hmtui.api.client import validate_base_url
+from hmtui.api.client import url_has_credentials, validate_base_url
 from hmtui.api.models import parse_id
 from hmtui.cache import Store
+from hmtui.cache.search import parse_query
 from hmtui.config import Config, ConfigError, load_config, log_dir
 from hmtui.logs import setup_logging
 from hmtui.safe_text import clean_text, dumps_terminal_safe, one_line
@@ -231,8 +232,11 @@ def _load(args: argparse.Namespace) -> Config:
     config = load_config()
     if args.base_url:
         config.base_url = args.base_url
+    if url_has_credentials(config.base_url):
+        config.warnings.append("the user name and password in the base URL are ignored (and never shown): "
+                               "Heymarket authenticates with the secret key")
     try:
-        config.base_url = validate_base_url(config.base_url)
+        config.base_url = validate_base_url(config.base_url)  # drops them
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     setup_logging(log_dir(), debug=args.debug, secrets=[config.secret_key or ""])
@@ -284,6 +288,9 @@ def run_cache_command(args: argparse.Namespace, config: Config) -> int:
             print(f"messages       {info.messages:,}")
             return EXIT_OK
         inbox_id = _id(args.inbox, "--inbox") if args.inbox else None
+        notice = parse_query(args.query).notice()  # what a query past the bounds left out
+        if notice:
+            print(f"hmtui: note: {notice}", file=sys.stderr)
         hits = store.search(args.query, inbox_id=inbox_id, limit=args.limit)
         if args.json:
             for hit in hits:
@@ -325,9 +332,11 @@ async def cmd_tui(client: HeymarketClient, config: Config, args: argparse.Namesp
     app = HmtuiApp(client, config=config, start_inbox=start_inbox, start_phone=args.phone, debug=args.debug,
                    prefetched_inboxes=inboxes, store=store)
     printed = len(store.warnings) if store is not None else 0
+    restore_signals = exit_on_signals(app)
     try:
         await app.run_async()
     finally:
+        restore_signals()
         # Cache problems of the session (shown in the app) also stay on the terminal after it.
         for warning in (store.warnings[printed:] if store is not None else []):
             print(f"hmtui: warning: {one_line(warning, 300)}", file=sys.stderr)
@@ -336,6 +345,94 @@ async def cmd_tui(client: HeymarketClient, config: Config, args: argparse.Namesp
         elif inboxes is not None and not inboxes.cancelled():
             inboxes.exception()  # retrieved: a failure was shown in the app, not at exit
     return app.return_code or EXIT_OK
+
+
+# A signal the TUI exits on as cleanly as on `q`: the terminal restored, queued cache writes
+# flushed, the exit code the shell's usual 128 + signal number.
+EXIT_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
+# How long a signalled exit may take before it is forced (cache writes are flushed first); after
+# a hang-up nothing is shown any more, and Textual's exit may be stuck writing to the terminal.
+EXIT_GRACE = 5.0
+HANGUP_GRACE = 1.0
+FORCED_FLUSH_TIMEOUT = 10.0
+
+
+def exit_on_signals(app: Any) -> Callable[[], None]:
+    """Make SIGTERM, SIGHUP and SIGINT exit `app` the normal way (their default action would kill
+    the process with the terminal still in the alternate screen, mouse reporting on). A second
+    one of the same signal, while exiting, gets its default action. Returns a function to call
+    once the app has exited: it puts the previous handling back."""
+    loop = asyncio.get_running_loop()
+    installed: list[signal.Signals] = []
+    received: set[signal.Signals] = set()
+    exited = threading.Event()
+
+    def on_signal(signum: signal.Signals) -> None:
+        if signum in received:  # insisting: let it act, even if the terminal stays as it is
+            loop.remove_signal_handler(signum)
+            signal.raise_signal(signum)
+            return
+        received.add(signum)
+        gone = not _terminal_alive()
+        log.info("%s received: exiting%s", signum.name, " (the terminal is gone)" if gone else "")
+        if gone:
+            # After a hang-up every write to the terminal fails, and Textual's output thread dies
+            # on the first one, which blocks its exit: let later writes go nowhere instead.
+            _detach_output()
+        app.exit(return_code=128 + signum)
+        grace = HANGUP_GRACE if gone else EXIT_GRACE
+        threading.Thread(target=_exit_if_stuck, args=(app, 128 + signum, exited, grace),
+                         name="hmtui-exit-watchdog", daemon=True).start()
+
+    for signum in EXIT_SIGNALS:
+        try:
+            loop.add_signal_handler(signum, on_signal, signum)
+        except (NotImplementedError, RuntimeError, ValueError):  # not on this platform, or not the main thread
+            continue
+        installed.append(signum)
+
+    def restore() -> None:
+        exited.set()
+        for signum in installed:
+            loop.remove_signal_handler(signum)
+
+    return restore
+
+
+def _terminal_alive() -> bool:
+    """False once the terminal has hung up (a write of nothing then fails with EIO)."""
+    for stream in (sys.__stderr__, sys.__stdout__):
+        try:
+            if stream is not None:  # (isatty is already False after a hang-up)
+                os.write(stream.fileno(), b"")
+        except (OSError, ValueError):
+            return False
+    return True
+
+
+def _detach_output() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        for stream in (sys.__stdout__, sys.__stderr__):
+            if stream is not None:
+                os.dup2(devnull, stream.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+
+
+def _exit_if_stuck(app: Any, code: int, exited: threading.Event, grace: float) -> None:
+    """The last resort of a signalled exit: if the app has not finished within `grace` seconds,
+    write what the cache writer holds and leave."""
+    if exited.wait(grace):
+        return
+    log.warning("the exit did not finish within %g s: forcing it, after writing the cache", grace)
+    writer = getattr(app, "writer", None)
+    if writer is not None:
+        writer.flush(FORCED_FLUSH_TIMEOUT)
+        writer.close(FORCED_FLUSH_TIMEOUT)
+    logging.shutdown()
+    os._exit(code)
 
 
 async def cmd_inboxes(client: HeymarketClient, config: Config, args: argparse.Namespace) -> int:

@@ -10,6 +10,8 @@ from pathlib import Path
 
 # Any JWT (three base64url parts, the first two JSON objects starting "eyJ").
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]*\.eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*")
+# The user:password of a URL ("https://user:pw@host/..."), e.g. a base URL in httpx's request log.
+_URL_USERINFO = re.compile(r"(?<=://)[^/?#\s]+@")
 REDACTED = "[redacted]"
 
 
@@ -23,7 +25,7 @@ class RedactingFilter(logging.Filter):
     def redact(self, text: str) -> str:
         for secret in self.secrets:
             text = text.replace(secret, REDACTED)
-        return _JWT.sub(REDACTED, text)
+        return _URL_USERINFO.sub(REDACTED + "@", _JWT.sub(REDACTED, text))
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()

@@ -132,6 +132,13 @@ class SearchApp(App[None]):
         self.dismissed = value
 
 
+async def searched(pilot: Any) -> None:
+    """Wait for the search (it runs on a thread, in a worker) and for the screen to catch up."""
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
 def screen_text(screen: SearchScreen) -> list[str]:
     view = screen.query_one(SearchResults)
     return ["".join(s.text for s in view.render_line(y)) for y in range(view.size.height)]
@@ -144,7 +151,7 @@ async def test_typing_searches_and_shows_rows() -> None:
         assert isinstance(screen, SearchScreen)
         assert "type to search" in str(screen.query_one("#search-count").render())
         await pilot.press("h", "i")
-        await pilot.pause()
+        await searched(pilot)
         assert app.queries[-1] == "hi"
         lines = screen_text(screen)
         assert "Sales · Contact 1" in lines[0] and "20 Nov 2026 14:03" in lines[0]
@@ -157,7 +164,7 @@ async def test_enter_on_result_returns_it() -> None:
     app = SearchApp([result(1), result(2), result(3)])
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("x")
-        await pilot.pause()
+        await searched(pilot)
         await pilot.press("down", "down", "enter")
         await pilot.pause()
         assert isinstance(app.dismissed, SearchResult)
@@ -169,7 +176,7 @@ async def test_enter_in_input_returns_first() -> None:
     app = SearchApp([result(1), result(2)])
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("x", "enter")
-        await pilot.pause()
+        await searched(pilot)
         assert isinstance(app.dismissed, SearchResult)
         assert app.dismissed.key == 1
 
@@ -190,7 +197,7 @@ async def test_hostile_strings_shown_literally() -> None:
     app = SearchApp([result(1, snippet=hostile, contact="[b]Bob[/b]\x07", inbox_name="\x1b]0;pwn\x07Inbox")])
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("x")
-        await pilot.pause()
+        await searched(pilot)
         screen = app.screen
         assert isinstance(screen, SearchScreen)
         lines = screen_text(screen)
@@ -214,6 +221,7 @@ async def test_debounced_search_and_tab_into_results() -> None:
         await pilot.press("a", "b")
         assert app.queries == []  # not yet: debounced
         await pilot.pause(0.6)
+        await searched(pilot)
         assert app.queries == ["ab"]
         await pilot.press("tab")
         assert app.focused is screen.query_one(SearchResults)

@@ -28,6 +28,7 @@ from hmtui.api.errors import (
     NetworkError,
     NotFoundError,
     RateLimitedError,
+    ResponseTooLargeError,
     ServerError,
 )
 from hmtui.api.models import (
@@ -45,6 +46,9 @@ from hmtui.safe_text import one_line
 
 DEFAULT_BASE_URL = "https://api.heymarket.com"
 DEFAULT_TIMEOUT = httpx.Timeout(20.0, connect=6.0)
+# The most a response body may hold, decoded. Generous (a page of the API is a few hundred KB),
+# and far below what a decompression bomb or a runaway server would make us hold in memory.
+MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 
 log = logging.getLogger("hmtui.api")
 T = TypeVar("T")
@@ -54,10 +58,44 @@ _LIST_WRAPPERS = ("data", "items", "results", "inboxes", "conversations", "messa
 
 
 def validate_base_url(base_url: str) -> str:
-    parts = urlsplit(base_url.strip())
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError(f"invalid base URL {one_line(base_url, 80)!r}: expected http(s)://host")
-    return base_url.strip().rstrip("/")
+    """The base URL, normalized, without any `user:password@`: httpx would send those as Basic
+    auth in place of our bearer token, and they must never be printed or logged."""
+    text = base_url.strip()
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"invalid base URL {one_line(redact_url(base_url), 80)!r}: expected http(s)://host")
+    if url_has_credentials(text):
+        text = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
+    return text.rstrip("/")
+
+
+def url_has_credentials(url: str) -> bool:
+    return redact_url(url) != url
+
+
+def redact_url(url: str) -> str:
+    """`url` fit to show or log: a `user:password@` in it becomes `[redacted]@`. Works on text
+    that is not a valid URL too (it is what an error message echoes)."""
+    start = url.find("://")
+    start = 0 if start < 0 else start + 3
+    end = len(url)
+    for mark in "/?#":
+        found = url.find(mark, start)
+        if found >= 0:
+            end = min(end, found)
+    at = url.rfind("@", start, end)
+    if at < 0:
+        return url
+    return f"{url[:start]}[redacted]{url[at:]}"
+
+
+def _attempt_deadline(timeout: httpx.Timeout | float) -> float | None:
+    """One bound on a whole attempt (connect, send, headers, body): the configured timeout.
+    httpx's own timeouts bound each read, so a body trickling a byte at a time never trips them."""
+    if isinstance(timeout, httpx.Timeout):
+        values = [v for v in (timeout.connect, timeout.read, timeout.write, timeout.pool) if v is not None]
+        return max(values) if values else None
+    return float(timeout) if timeout is not None else None
 
 
 class HeymarketClient:
@@ -79,8 +117,13 @@ class HeymarketClient:
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         on_retry: Callable[[RetryEvent], None] | None = None,
+        deadline: float | None = None,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
     ) -> None:
         self.base_url = validate_base_url(base_url)
+        # Seconds one attempt may take in all (None: no bound beyond httpx's own timeouts).
+        self.deadline = deadline if deadline is not None else _attempt_deadline(timeout)
+        self.max_response_bytes = max_response_bytes
         self.signer = TokenSigner(credentials, clock=clock)
         self.retry = retry or RetryPolicy()
         self.on_retry = on_retry
@@ -367,8 +410,28 @@ class HeymarketClient:
         where = {"method": method, "path": path}
         headers = {"Authorization": f"Bearer {self.signer.token()}"}
         started = time.perf_counter()
+        deadline = asyncio.timeout(self.deadline)
         try:
-            response = await self._http.request(method, path, params=params, json=body, headers=headers)
+            async with deadline:
+                http = self._http
+                request = http.build_request(method, path, params=params, json=body, headers=headers)
+                response = await http.send(request, stream=True)
+                try:
+                    await self._read_body(response)
+                finally:
+                    await response.aclose()
+        except TimeoutError:
+            if deadline.expired():
+                message = f"{self._host()} did not answer in time (no complete answer within {self.deadline:g} s)"
+            else:  # a socket's own timeout that httpx let through
+                message = f"{self._host()} did not answer in time"
+            return ApiTimeoutError(message, **where), True, None
+        except ResponseTooLargeError as error:
+            error.method, error.path = method, path
+            return error, True, None
+        except httpx.DecodingError as exc:
+            return MalformedResponseError(f"the server sent a body that cannot be decoded ({_reason(exc)})",
+                                          **where), True, None
         except httpx.ConnectTimeout:
             return ApiTimeoutError(f"timed out connecting to {self._host()}", **where), False, None
         except httpx.PoolTimeout:
@@ -377,7 +440,9 @@ class HeymarketClient:
             return ApiTimeoutError(f"{self._host()} did not answer in time", **where), True, None
         except httpx.ConnectError as exc:
             return NetworkError(f"cannot reach {self._host()} ({_reason(exc)})", **where), False, None
-        except httpx.TransportError as exc:
+        except (httpx.RequestError, OSError) as exc:
+            # Whatever else breaks on the way (a protocol error, a socket error httpx let
+            # through): the connection failed, and it is retried as such.
             return NetworkError(f"connection to {self._host()} failed ({_reason(exc)})", **where), True, None
         elapsed = (time.perf_counter() - started) * 1000
         request_id = response.headers.get("x-request-id")
@@ -391,6 +456,9 @@ class HeymarketClient:
                     data = json.loads(response.content)
                 except (ValueError, UnicodeDecodeError):
                     return MalformedResponseError("the server sent malformed JSON", status=status, **where), True, None
+                except RecursionError:
+                    return MalformedResponseError("the server sent JSON nested too deeply", status=status,
+                                                  **where), True, None
             return (response, data), True, None
         detail = _error_detail(response)
         if status == 401:
@@ -412,8 +480,30 @@ class HeymarketClient:
             return ServerError(f"server error ({status}){detail}", status=status, **where), True, None
         return ApiError(f"unexpected HTTP {status}{detail}", status=status, **where), True, None
 
+    async def _read_body(self, response: httpx.Response) -> bytes:
+        """Read (and decode) the body, stopping past `max_response_bytes`."""
+        limit = self.max_response_bytes
+        too_large = ResponseTooLargeError(f"response too large: over {_size(limit)}", status=response.status_code,
+                                          request_id=response.headers.get("x-request-id"))
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise too_large
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > limit:
+                raise too_large
+            chunks.append(chunk)
+        content = b"".join(chunks)
+        # What `aread()` keeps: `.content`, `.text` and `.json()` work as on a read response.
+        response._content = content
+        return content
+
     def _host(self) -> str:
-        return urlsplit(self.base_url).netloc
+        # Never the user:password a base URL might have held (validate_base_url drops it too).
+        parts = urlsplit(self.base_url)
+        return redact_url(parts.netloc)
 
 
 def normalize_phone(phone: str) -> str:
@@ -422,7 +512,14 @@ def normalize_phone(phone: str) -> str:
     return digits or phone.strip()
 
 
-def _reason(exc: Exception) -> str:
+def _size(count: int) -> str:
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if count >= scale:
+            return f"{count / scale:g} {unit}"
+    return f"{count} bytes"
+
+
+def _reason(exc: BaseException) -> str:
     text = one_line(str(exc), 120)
     return text or type(exc).__name__
 
@@ -435,7 +532,7 @@ def _error_detail(response: httpx.Response) -> str:
         return ""
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return f": {one_line(text, 160)}" if text.strip() else ""
     if isinstance(data, Mapping):
         for key in ("message", "error", "errors", "detail"):

@@ -67,9 +67,17 @@ class ServerError(ApiError):
 
 
 class MalformedResponseError(ApiError):
-    """A 2xx whose body is not the JSON we need."""
+    """A body that cannot be used: not the JSON we need, nested too deeply, or not decodable
+    (e.g. a bad gzip stream)."""
 
     retryable = True
+
+
+class ResponseTooLargeError(MalformedResponseError):
+    """A body past the client's size cap: reading stopped there. Not retried, since the same
+    request would fetch the same oversized answer again."""
+
+    retryable = False
 
 
 class NetworkError(ApiError):

@@ -11,6 +11,11 @@ The query is free text, never FTS5 syntax: every term is quoted, so `AND`, `NEAR
   number (target or phone), so the last digits of a number find its thread.
 
 A term with no word character (only punctuation) is dropped; nothing left means no results.
+
+A query is bounded, so that no paste can make SQLite work for seconds: at most MAX_TERMS terms
+(the rest are ignored), a prefix wildcard only on a term of at least PREFIX_MIN_CHARS characters
+(`a*` is searched as the word `a`), at most MAX_QUERY_CHARS characters read. `ParsedQuery.dropped`
+and `notice()` say what was left out.
 """
 
 from __future__ import annotations
@@ -23,6 +28,10 @@ from hmtui.safe_text import one_line
 
 NUMBER_MIN_DIGITS = 3  # a shorter run of digits is a plain word
 NUMBER_SUFFIX_MIN = 4  # the shortest tail of a number that is indexed on its own
+# Bounds on one query (each prefix term makes FTS5 walk every indexed word it starts).
+MAX_TERMS = 16
+PREFIX_MIN_CHARS = 2
+MAX_QUERY_CHARS = 1000
 
 _QUOTED = re.compile(r'"([^"]*)"')
 _NUMBERISH = re.compile(r"\+?[\d().\-]+")
@@ -63,10 +72,23 @@ class Term:
 class ParsedQuery:
     include: list[Term] = field(default_factory=list)
     exclude: list[Term] = field(default_factory=list)
+    dropped: int = 0  # terms past MAX_TERMS (or past MAX_QUERY_CHARS), not searched for
+    short_prefixes: list[str] = field(default_factory=list)  # `x*` searched as the word `x`
 
     @property
     def empty(self) -> bool:
         return not self.include
+
+    def notice(self) -> str:
+        """What the search left out of the query, in one line ("" when nothing)."""
+        parts = []
+        if self.dropped:
+            parts.append(f"searched the first {MAX_TERMS} terms ({self.dropped:,} more ignored)")
+        if self.short_prefixes:
+            shown = ", ".join(f"{one_line(t, 20)}*" for t in self.short_prefixes[:3])
+            more = "…" if len(self.short_prefixes) > 3 else ""
+            parts.append(f"a wildcard needs {PREFIX_MIN_CHARS}+ characters: {shown}{more} searched as whole words")
+        return "; ".join(parts)
 
     def words(self) -> list[str]:
         """The positive terms as plain text, for highlighting a snippet."""
@@ -97,6 +119,11 @@ def parse_query(query: str) -> ParsedQuery:
     if not isinstance(query, str):
         return parsed
     query = query.replace("\x00", " ")
+    cut = query[MAX_QUERY_CHARS:]
+    if cut.strip():
+        # Whatever lies past the cap is not read: count its words as ignored terms.
+        query = query[:MAX_QUERY_CHARS]
+        parsed.dropped += len(cut.split()) + (0 if query[-1:].isspace() or cut[:1].isspace() else -1)
     pieces: list[tuple[str, bool, bool]] = []  # (text, negated, phrase)
     position = 0
     for match in _QUOTED.finditer(query):
@@ -119,6 +146,12 @@ def parse_query(query: str) -> ParsedQuery:
         text = text.strip()
         if not has_word(text):
             continue
+        if len(parsed.include) + len(parsed.exclude) >= MAX_TERMS:
+            parsed.dropped += 1
+            continue
+        if prefix and len(text) < PREFIX_MIN_CHARS:
+            prefix = False
+            parsed.short_prefixes.append(text)
         digits = None
         if not phrase and _NUMBERISH.fullmatch(text.replace(" ", "")):
             only = re.sub(r"\D", "", text)

@@ -77,7 +77,7 @@ class Fault:
     (state changes) and the fault replaces the answer; an `after` stall
     processes, sleeps, then answers normally."""
 
-    kind: Literal["429", "500", "stall", "malformed", "401"]
+    kind: Literal["429", "500", "stall", "malformed", "401", "badgzip", "deepjson"]
     times: int = 1
     every: int | None = None
     path: str | None = None
@@ -562,6 +562,10 @@ def _fault_response(fault: Fault) -> _Response:
         return _Response(500, HTML_500, "text/html; charset=utf-8")
     if fault.kind == "malformed":
         return _Response(200, MALFORMED_BODY)
+    if fault.kind == "badgzip":  # says gzip, is not: the client's decoder fails
+        return _Response(200, b"\x1f\x8b\x08\x00 this is not a gzip stream", headers={"Content-Encoding": "gzip"})
+    if fault.kind == "deepjson":  # valid JSON, nested far past Python's recursion limit
+        return _Response(200, b"[" * 100_000 + b"]" * 100_000)
     return _json(401, {"error": "Unauthorized", "message": "injected fault"})
 
 

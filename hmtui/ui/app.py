@@ -128,8 +128,9 @@ class HmtuiApp(App[int]):
             self.connection_lost = "hmtui is offline"
             status.set_connection(OFFLINE, str(error))
         elif isinstance(error, ApiError):
-            # A refusal (4xx) says the connection works; 5xx and 429 after every retry do not.
-            refused = error.status is not None and error.status < 500 and error.status != 429
+            # A refusal (4xx) says the connection works; 5xx, 429 after every retry, and a 2xx
+            # whose body is unusable (malformed, undecodable) do not.
+            refused = error.status is not None and 400 <= error.status < 500 and error.status != 429
             status.set_connection(OK if refused else OFFLINE, str(error))
         message = str(error) if isinstance(error, ApiError) else f"unexpected error: {type(error).__name__}: {error}"
         if not isinstance(error, ApiError):

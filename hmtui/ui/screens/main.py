@@ -135,6 +135,9 @@ class MainScreen(Screen[None]):
         return self.query_one(StatusLine)
 
     def on_mount(self) -> None:
+        # Printed on stderr before the TUI too, where the TUI hides them: shown here once.
+        for warning in self.hm.config.warnings:  # e.g. a config file others can read
+            self.notify(one_line(warning, 300), title="Config", severity="warning", markup=False, timeout=15)
         self.thread.clear_thread("Select a conversation")
         self._update_list_title()
         self.conversations.focus()
@@ -178,8 +181,10 @@ class MainScreen(Screen[None]):
         try:
             prefetched, app.prefetched_inboxes = app.prefetched_inboxes, None
             inboxes = await (prefetched or app.client.inboxes())
-        except ApiError:
-            app.start_refresh_loop()  # it keeps trying, so the app recovers by itself
+        except Exception:
+            # Whatever failed (an API error or anything else), the refresh loop keeps trying,
+            # so the app recovers by itself.
+            app.start_refresh_loop()
             raise
         finally:
             self.status.stop("inboxes")

@@ -3,10 +3,14 @@
 The app passes a `search(query)` function returning `SearchResult`s built from its cache's hits;
 the screen dismisses with the chosen result (its `payload` untouched) or None. Every string shown
 may come from the server: it goes through `one_line` and into `Segment`s, never markup.
+
+`search` runs on a thread, never on the event loop (a slow query must not freeze the app): one
+at a time, and a newer query makes an older one's results be dropped unseen.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
@@ -14,6 +18,7 @@ from datetime import datetime, tzinfo
 from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -22,6 +27,7 @@ from textual.strip import Strip
 from textual.timer import Timer
 from textual.widgets import Input, Static
 
+from hmtui.cache.search import parse_query
 from hmtui.safe_text import one_line
 from hmtui.ui.widgets.virtual_list import VirtualList, fit_cells, parts_strip
 
@@ -136,7 +142,10 @@ class SearchScreen(ModalScreen[SearchResult | None]):
         self.delay: float = DEFAULT_DELAY
         self._timer: Timer | None = None
         self._pending: str | None = None  # a query typed but not searched yet
-        self._query: str | None = None  # the query the results are for
+        self._query: str | None = None  # the query searched last (its results may be on their way)
+        self._shown: str | None = None  # the query the results on screen are for
+        self._then: str | None = None  # "open" / "focus": what Enter / Down asked for, once results arrive
+        self._finished = False
 
     # ------------------------------------------------------------------ layout
 
@@ -179,21 +188,47 @@ class SearchScreen(ModalScreen[SearchResult | None]):
             self.run_search(query)
 
     def run_search(self, query: str) -> None:
-        """Search now and show the hits (the cursor on the first)."""
+        """Search (on a thread) and show the hits when they come, the cursor on the first."""
         self._query = query
-        results: Sequence[SearchResult] = []
-        failed = False
-        if query.strip():
-            try:
-                results = list(self._search(query))
-            except Exception:  # a broken cache must not take the app down
-                failed = True
+        if not query.strip():
+            self.workers.cancel_group(self, "search")
+            self._show(query, [], failed=False)
+            return
+        self.query_one("#search-count", Static).update(Text("searching…"))
+        self._search_worker(query)
+
+    @property
+    def searching(self) -> bool:
+        """A query's results are still on their way."""
+        return self._query is not None and self._query != self._shown
+
+    @work(exclusive=True, group="search", exit_on_error=False)
+    async def _search_worker(self, query: str) -> None:
+        # exclusive: a newer query cancels this worker, and the results it was waiting for are
+        # dropped. The thread finishes its (bounded) query on its own.
+        try:
+            results = list(await asyncio.to_thread(self._search, query))
+        except Exception:  # a broken cache must not take the app down
+            self._show(query, [], failed=True)
+            return
+        self._show(query, results, failed=False)
+
+    def _show(self, query: str, results: Sequence[SearchResult], *, failed: bool) -> None:
+        if query != self._query or not self.is_attached:
+            return  # a stale answer
+        self._shown = query
         view = self.results
         view.set_items(results)
         if results:
             view.move_cursor(0)
         count = "search failed" if failed else count_text(query, len(view.items))
-        self.query_one("#search-count", Static).update(Text(count))
+        notice = parse_query(query).notice() if query.strip() else ""
+        self.query_one("#search-count", Static).update(Text(f"{count} · {notice}" if notice else count))
+        then, self._then = self._then, None
+        if then == "open" and view.items:
+            self._finish(view.items[0])
+        elif then == "focus":
+            self.action_to_results()
 
     def _flush(self) -> None:
         """Run a search still waiting for its debounce."""
@@ -208,17 +243,23 @@ class SearchScreen(ModalScreen[SearchResult | None]):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         self._flush()
+        if self.searching:
+            self._then = "open"  # the first hit, once it is known
+            return
         items = self.results.items
         if items:
-            self.dismiss(items[0])
+            self._finish(items[0])
 
     def on_virtual_list_selected(self, event: VirtualList.Selected) -> None:
         event.stop()
         if isinstance(event.item, SearchResult):
-            self.dismiss(event.item)
+            self._finish(event.item)
 
     def action_to_results(self) -> None:
         self._flush()
+        if self.searching:
+            self._then = "focus"
+            return
         view = self.results
         if view.items:
             if view.cursor is None:
@@ -232,4 +273,13 @@ class SearchScreen(ModalScreen[SearchResult | None]):
         if self._timer is not None:
             self._timer.stop()
             self._timer = None
-        self.dismiss(None)
+        self._finish(None)
+
+    def _finish(self, result: SearchResult | None) -> None:
+        """Dismiss once: keys already queued (a second Enter) find the screen done."""
+        if self._finished:
+            return
+        self._finished = True
+        self._then = None
+        self.workers.cancel_group(self, "search")
+        self.dismiss(result)
