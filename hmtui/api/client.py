@@ -30,6 +30,7 @@ from hmtui.api.errors import (
     RateLimitedError,
     ServerError,
 )
+from hmtui.api.limiter import RequestLimiter
 from hmtui.api.models import (
     Conversation,
     Id,
@@ -66,6 +67,11 @@ class HeymarketClient:
     Reads retry on 429 (honouring Retry-After), 5xx, malformed JSON, connect errors and timeouts,
     up to `retry.attempts` tries. A 401 re-signs the token and retries once; a second 401 is an
     AuthError. Use as `async with HeymarketClient(...) as client:`.
+
+    `limiter` paces every attempt (retries included) through a `RequestLimiter`; without one the
+    client sends as fast as it is asked. The CLI builds the TUI's client with one from the config
+    (`max_requests_per_minute`); tests and tools that build clients directly get none, so they
+    never wait on a real clock.
     """
 
     def __init__(
@@ -79,11 +85,13 @@ class HeymarketClient:
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         on_retry: Callable[[RetryEvent], None] | None = None,
+        limiter: RequestLimiter | None = None,
     ) -> None:
         self.base_url = validate_base_url(base_url)
         self.signer = TokenSigner(credentials, clock=clock)
         self.retry = retry or RetryPolicy()
         self.on_retry = on_retry
+        self.limiter = limiter
         self._clock = clock
         self._sleep = sleep
         # Building the httpx client loads the CA bundle (tens of ms): `warm_up()` does it on a
@@ -337,6 +345,8 @@ class HeymarketClient:
         retries = 0
         resigned = False
         while True:
+            if self.limiter is not None:  # every attempt spends a token, retries included
+                await self.limiter.acquire()
             self.requests[label] += 1
             outcome, may_have_acted, retry_after = await self._attempt(method, path, params, body, decode)
             if not isinstance(outcome, ApiError):
