@@ -126,30 +126,24 @@ def test_a_refused_request_takes_no_slot_and_no_fault(server_factory, clock) -> 
     from hmtui.fake import Fault
 
     server = server_factory(1)
-    server.inject(Fault("500", times=1))
 
     async def scenario() -> list[int]:
-        async with HeymarketClient(Credentials(server.secret_id, server.secret_key), base_url=server.url,
-                                   clock=clock, sleep=clock.sleep, retry=RetryPolicy(attempts=1)) as client:
-            client._http  # noqa: B018  (build it before the clock games)
-            statuses = []
-            for _ in range(3):
+        statuses = []
+        async with client_for(server, clock) as client:
+            for step in (0, 30, 30, 0):
+                clock.advance(step)
+                if step == 30 and not server._faults:
+                    server.inject(Fault("500", times=1))
                 try:
                     await client.inboxes()
-                except Exception:  # noqa: BLE001
+                except Exception:  # noqa: BLE001  (the 429s and the 500 are what is looked at)
                     pass
                 statuses.append(server.requests[-1].status)
-            clock.advance(60)
-            for _ in range(2):
-                try:
-                    await client.inboxes()
-                except Exception:  # noqa: BLE001
-                    pass
-                statuses.append(server.requests[-1].status)
-            return statuses
+        return statuses
 
-    # The first is served (its answer the injected 500); the fault is spent, the 429s spent nothing.
-    assert asyncio.run(scenario()) == [500, 429, 429, 200, 429]
+    # +0 served. +30 refused, and the fault injected then is not spent on the refusal. +60 the
+    # slot of +0 is free (the refusal at +30 took none), so it is served, with the fault's 500.
+    assert asyncio.run(scenario()) == [200, 429, 500, 429]
 
 
 def test_rate_limit_zero_is_off(server_factory, clock) -> None:
