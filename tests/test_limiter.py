@@ -367,3 +367,25 @@ def test_the_demo_builds_its_client_with_the_limiter(monkeypatch: pytest.MonkeyP
     args = cli.build_parser().parse_args(["demo"])
     assert cli.run_demo(args) == 0
     assert seen[0] is not None and seen[0].per_minute == 7
+
+
+# -- in the app ------------------------------------------------------------------------------------
+
+
+async def test_the_apps_badge_scan_is_background_and_opening_a_thread_interactive(server) -> None:
+    from app_harness import make_app, settle
+
+    app = make_app(server)
+    # Generous, so nothing waits: this counts which priority each request had.
+    app.client.limiter = limiter = RequestLimiter(60_000, burst=10_000)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        scanned = limiter.stats.granted[Priority.BACKGROUND]
+        opened = limiter.stats.granted[Priority.INTERACTIVE]
+        assert scanned >= len(server.data.inboxes)  # at least a page per inbox, all background
+        await pilot.press("j", "enter")
+        await settle(pilot)
+        assert limiter.stats.granted[Priority.INTERACTIVE] > opened
+        await app.main.refresh_all()  # a manual refresh: only its badge scan is background
+    total = limiter.stats.granted[Priority.INTERACTIVE] + limiter.stats.granted[Priority.BACKGROUND]
+    assert total == sum(app.client.requests.values())
