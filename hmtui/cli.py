@@ -28,6 +28,7 @@ from hmtui.api import (
     normalize_phone,
 )
 from hmtui.api.client import url_has_credentials, validate_base_url
+from hmtui.api.limiter import RequestLimiter
 from hmtui.api.models import parse_id
 from hmtui.cache import Store
 from hmtui.cache.search import parse_query
@@ -119,6 +120,18 @@ def _fake_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--page-size", type=_positive_int, default=None, help="conversations per page")
     p.add_argument("--message-page-size", type=_positive_int, default=None, help="messages per page")
     p.add_argument("--latency", type=float, default=0.0, help="seconds added to every response")
+    _fake_limit_options(p)
+
+
+def _fake_limit_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--rate-limit", metavar="N", type=_non_negative_int, default=500,
+                   help="requests per rolling minute before a 429 (default: 500, Heymarket's; 0: no limit)")
+    p.add_argument("--count-filters", action=argparse.BooleanOptionalAction, default=True,
+                   help="whether /v1/conversations/count honours its filters (default: yes)")
+    p.add_argument("--count-shape", choices=("number", "string", "object"), default="number",
+                   help="how /v1/conversations/count answers (default: number)")
+    p.add_argument("--feed-cursor", choices=("before", "after"), default="before",
+                   help="which side of created_at /v1/messages/all answers (default: before)")
 
 
 def _positive_int(text: str) -> int:
@@ -128,6 +141,16 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not a whole number: {one_line(text, 40)!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1: {value}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {one_line(text, 40)!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more: {value}")
     return value
 
 
@@ -252,8 +275,12 @@ async def _with_client(config: Config, args: argparse.Namespace,
     assert config.secret_id and config.secret_key
     credentials = Credentials(config.secret_id, config.secret_key)
     retry = RetryPolicy(attempts=config.retries + 1)
+    # The TUI runs for hours beside the rest of the team, so it keeps to its share of the team's
+    # budget. A one-shot command (a `history` export) runs to completion at the pace the server
+    # allows, slowed only by its 429s (Retry-After is honoured).
+    limiter = RequestLimiter(config.max_requests_per_minute) if handler is cmd_tui else None
     async with HeymarketClient(credentials, base_url=config.base_url, timeout=config.http_timeout(),
-                               retry=retry) as client:
+                               retry=retry, limiter=limiter) as client:
         return await handler(client, config, args)
 
 
@@ -586,6 +613,9 @@ def _fake_server(args: argparse.Namespace, *, port: int = 0, host: str = "127.0.
     from hmtui.fake import FakeHeymarket, FakeOptions
 
     options = FakeOptions(cursor=args.cursor, order=args.order, latency=max(args.latency, 0.0))
+    options.rate_limit = args.rate_limit
+    options.count_filters, options.count_shape, options.feed_cursor = (
+        args.count_filters, args.count_shape, args.feed_cursor)
     if args.page_size:
         options.conversation_page_size = args.page_size
     if args.message_page_size:

@@ -37,7 +37,10 @@ MAX_ID = 2**63 - 1
 
 # Every setting the file may hold; anything else is probably misspelled (a warning, not an error).
 KNOWN_KEYS = ("secret_id", "secret_key", "base_url", "user_id", "refresh_interval", "timeout", "retries",
-              "cache", "keymap")
+              "cache", "keymap", "max_requests_per_minute")
+# This client's share of the team's 500 requests a minute (Heymarket's limit, shared by every agent).
+DEFAULT_MAX_REQUESTS_PER_MINUTE = 60
+TEAM_REQUESTS_PER_MINUTE = 500
 
 
 class ConfigError(Exception):
@@ -64,6 +67,7 @@ class Config:
     refresh_interval: float = DEFAULT_REFRESH_INTERVAL
     timeout: float = DEFAULT_TIMEOUT
     retries: int = DEFAULT_RETRIES
+    max_requests_per_minute: int = DEFAULT_MAX_REQUESTS_PER_MINUTE
     cache: bool = True
     keymap: dict[str, str] = field(default_factory=dict)
     path: Path | None = None
@@ -149,6 +153,7 @@ def _apply_file(config: Config, data: Mapping[str, Any], path: Path) -> None:
     config.timeout = _number(data, "timeout", path, minimum=0.1, maximum=MAX_TIMEOUT, default=config.timeout)
     config.retries = int(_number(data, "retries", path, minimum=0, maximum=MAX_RETRIES, default=config.retries,
                                  whole=True))
+    config.max_requests_per_minute = _requests_per_minute(data, path, config.max_requests_per_minute)
     if "cache" in data:
         if not isinstance(data["cache"], bool):
             raise ConfigError(f"{path}: cache must be true or false")
@@ -159,6 +164,14 @@ def _apply_file(config: Config, data: Mapping[str, Any], path: Path) -> None:
     ):
         raise ConfigError(f'{path}: [keymap] must map binding ids to keys, e.g. "conversation.close" = "x"')
     config.keymap = dict(keymap)
+
+
+def _requests_per_minute(data: Mapping[str, Any], path: Path, default: int) -> int:
+    value = data.get("max_requests_per_minute", default)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= TEAM_REQUESTS_PER_MINUTE:
+        raise ConfigError(f"{path}: max_requests_per_minute must be a whole number from 1 to "
+                          f"{TEAM_REQUESTS_PER_MINUTE} (the team's limit)")
+    return value
 
 
 def _number(data: Mapping[str, Any], key: str, path: Path, *, minimum: float, maximum: float, default: float,

@@ -150,6 +150,9 @@ def test_history_json_of_the_long_thread_is_every_message_once_oldest_first(serv
 
 
 def test_history_survives_a_429_storm(server, isolated_env) -> None:
+    # rate_limit=0: the storm's retries take the thread's 417 pages past 500 requests in a minute;
+    # this test is about injected 429s, and a real Retry-After of up to 60 s would be waited out.
+    server.options.rate_limit = 0
     server.inject(Fault("429", every=5, path="/v1/messages", retry_after=0))
     server.inject(Fault("429", times=3, path="/v1/messages"))  # no Retry-After: real backoff sleeps
     result = run_cli("history", "--inbox", str(LONG_THREAD_INBOX), "--phone", LONG_THREAD_TARGET, "--json",

@@ -91,7 +91,9 @@ def messages(c: httpx.Client, inbox: int, target: str, timestamp: int | None = N
 @pytest.fixture(scope="module")
 def shared() -> Iterator[FakeHeymarket]:
     """A server no test mutates (no option, fault or state changes)."""
-    with FakeHeymarket(anchor=ANCHOR) as server:
+    # rate_limit=0: its minute is the whole module's, far past 500 requests; the limit has its
+    # own tests (test_fake_rate_limit.py) on fresh servers.
+    with FakeHeymarket(anchor=ANCHOR, options=FakeOptions(rate_limit=0)) as server:
         yield server
 
 
@@ -597,6 +599,7 @@ def _page_whole_thread(c: httpx.Client) -> tuple[set[int], int]:
 
 def test_paging_the_long_thread(fresh: FakeHeymarket, fc: httpx.Client) -> None:
     total = len(fresh.data.messages_for(LONG_THREAD_INBOX, LONG_THREAD_TARGET))
+    fresh.options.rate_limit = 0  # two passes over the thread: over 800 requests in a minute
     started = time.perf_counter()
     seen, requests = _page_whole_thread(fc)
     # Page ends fall inside same-second bursts, so an exclusive cursor skips some.

@@ -29,7 +29,8 @@ def module_server() -> Iterator[FakeHeymarket]:
 def server(module_server: FakeHeymarket) -> FakeHeymarket:
     """One server for the module (building every thread for the feed is the slow part). Tests
     only add messages, each burst after everything before it, so they do not see each other's."""
-    module_server.options = FakeOptions()
+    # rate_limit=0: the module's tests share this server's minute, far past 500 requests in all.
+    module_server.options = FakeOptions(rate_limit=0)
     module_server.reset_counts()
     return module_server
 

@@ -31,6 +31,7 @@ from hmtui.api.errors import (
     ResponseTooLargeError,
     ServerError,
 )
+from hmtui.api.limiter import RequestLimiter
 from hmtui.api.models import (
     Conversation,
     Id,
@@ -104,6 +105,11 @@ class HeymarketClient:
     Reads retry on 429 (honouring Retry-After), 5xx, malformed JSON, connect errors and timeouts,
     up to `retry.attempts` tries. A 401 re-signs the token and retries once; a second 401 is an
     AuthError. Use as `async with HeymarketClient(...) as client:`.
+
+    `limiter` paces every attempt (retries included) through a `RequestLimiter`; without one the
+    client sends as fast as it is asked. The CLI builds the TUI's client with one from the config
+    (`max_requests_per_minute`); tests and tools that build clients directly get none, so they
+    never wait on a real clock.
     """
 
     def __init__(
@@ -119,6 +125,7 @@ class HeymarketClient:
         on_retry: Callable[[RetryEvent], None] | None = None,
         deadline: float | None = None,
         max_response_bytes: int = MAX_RESPONSE_BYTES,
+        limiter: RequestLimiter | None = None,
     ) -> None:
         self.base_url = validate_base_url(base_url)
         # Seconds one attempt may take in all (None: no bound beyond httpx's own timeouts).
@@ -127,6 +134,7 @@ class HeymarketClient:
         self.signer = TokenSigner(credentials, clock=clock)
         self.retry = retry or RetryPolicy()
         self.on_retry = on_retry
+        self.limiter = limiter
         self._clock = clock
         self._sleep = sleep
         # Building the httpx client loads the CA bundle (tens of ms): `warm_up()` does it on a
@@ -380,6 +388,8 @@ class HeymarketClient:
         retries = 0
         resigned = False
         while True:
+            if self.limiter is not None:  # every attempt spends a token, retries included
+                await self.limiter.acquire()
             self.requests[label] += 1
             outcome, may_have_acted, retry_after = await self._attempt(method, path, params, body, decode)
             if not isinstance(outcome, ApiError):

@@ -14,6 +14,12 @@ Decisions beyond the public reference:
 * ``phoneNumber`` must match the stored target exactly (E.164 without '+').
 * ``transfer`` to an inbox where the target already has a conversation is a 400.
 * A "401" fault answers 401 whatever the token; faults are checked before auth.
+* ``rate_limit``: at most that many requests are served in any rolling 60 s of the server's
+  ``clock`` (Heymarket's documented 500 a minute by default; 0 = no limit). The next one gets a
+  429 with ``Retry-After`` (whole seconds until the oldest served request leaves the window) and
+  ``{"error": "Too Many Requests", "message": ...}``. A refused request does not use a slot (so a
+  client that waits as told gets through), is counted in ``counts``, and is checked before faults
+  (it consumes none).
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from __future__ import annotations
 import bisect
 import collections
 import json
+import math
 import re
 import socket
 import threading
@@ -68,6 +75,8 @@ class FakeOptions:
     # POST /v1/messages/all: "before" = only messages created before `created_at`; "after" =
     # on and after it; "ignored" (tests only) = the cursor changes nothing.
     feed_cursor: Literal["before", "after", "ignored"] = "before"
+    # Requests served per rolling minute before a 429 (0 = no limit); see the module docstring.
+    rate_limit: int = 500
 
 
 @dataclass
@@ -240,6 +249,7 @@ class FakeHeymarket:
         self._faults: list[_FaultState] = []
         self._lock = threading.Lock()
         self._request_number = 0
+        self._served: collections.deque[float] = collections.deque()  # clock() of each, last 60 s
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._connections: set[socket.socket] = set()
@@ -305,11 +315,14 @@ class FakeHeymarket:
 
     # -------------------------------------------------------------- internals
 
-    def _begin(self, method: str, path: str) -> tuple[int, Fault | None]:
-        """Number the request, count it, and pick the fault (if any) it gets."""
+    def _begin(self, method: str, path: str) -> tuple[int, Fault | _Response | None]:
+        """Number the request, count it, and pick the 429 or the fault (if any) it gets."""
         with self._lock:
             self._request_number += 1
             self.counts[_endpoint(method, path)] += 1
+            limited = self._admit()
+            if limited is not None:
+                return self._request_number, limited
             for state in self._faults:
                 fault = state.fault
                 if fault.path is not None and not path.startswith(fault.path):
@@ -325,6 +338,23 @@ class FakeHeymarket:
                     state.fired += 1
                     return self._request_number, fault
             return self._request_number, None
+
+    def _admit(self) -> _Response | None:
+        """Take a slot in the rolling minute, or the 429 to answer (the caller holds the lock)."""
+        limit = self.options.rate_limit
+        if limit <= 0:
+            return None
+        now = self.clock()
+        served = self._served
+        while served and served[0] <= now - 60.0:
+            served.popleft()
+        if len(served) < limit:
+            served.append(now)
+            return None
+        wait = max(1, math.ceil(served[0] + 60.0 - now))
+        body = {"error": "Too Many Requests",
+                "message": f"rate limit of {limit} requests per minute exceeded; retry in {wait} s"}
+        return _Response(429, _dumps(body), headers={"Retry-After": str(wait)})
 
     def _record(self, entry: RecordedRequest) -> None:
         with self._lock:
@@ -677,6 +707,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._finish(method, path, query, b"", number, response)
             return
         response: _Response | None = None
+        if isinstance(fault, _Response):  # rate limited: nothing else happens
+            self._finish(method, path, query, raw, number, fault)
+            return
         if fault is not None and not fault.after:
             if fault.kind == "stall":
                 time.sleep(fault.stall)

@@ -14,6 +14,7 @@ from textual.message import Message
 from textual.worker import Worker, WorkerState
 
 from hmtui.api import ApiError, AuthError, HeymarketClient, Id, Inbox, NetworkError, RateLimitedError, RetryEvent
+from hmtui.api.limiter import background
 from hmtui.cache import NullStore, Store, StoreWriter
 from hmtui.config import Config
 from hmtui.safe_text import one_line
@@ -177,7 +178,8 @@ class HmtuiApp(App[int]):
         while True:
             await asyncio.sleep(delay)
             try:
-                await self.main.refresh_all()
+                with background():  # a timed refresh yields to keys (hmtui/api/limiter.py)
+                    await self.main.refresh_all()
             except Exception as error:  # the loop must outlive any one failed refresh
                 self.report_error(error)
                 delay = min(max(delay, 1.0) * 2, MAX_REFRESH_BACKOFF)

@@ -25,6 +25,7 @@ from textual.widgets import Footer, Input, Static
 from textual.worker import Worker, WorkerState
 
 from hmtui.api import ApiError, Conversation, Id, Inbox, Message, NetworkError, Pager, normalize_phone
+from hmtui.api.limiter import background
 from hmtui.api.models import Team
 from hmtui.safe_text import one_line
 from hmtui.ui.export import export_path, render_jsonl, render_markdown, write_export
@@ -1117,7 +1118,8 @@ class MainScreen(Screen[None]):
     async def _scan_counts(self) -> None:
         """Badge counts for every inbox, and a toast for each new inbound message elsewhere.
         The first scan of an inbox only learns what is there: the backlog raises no toast."""
-        results = await asyncio.gather(*(self._count_inbox(inbox) for inbox in self.inboxes), return_exceptions=True)
+        with background():  # the badge scan pages every inbox: it must not hold a key's request up
+            results = await asyncio.gather(*(self._count_inbox(inbox) for inbox in self.inboxes), return_exceptions=True)
         errors = [r for r in results if isinstance(r, BaseException)]
         if errors:
             raise errors[0]
