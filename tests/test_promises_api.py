@@ -122,3 +122,42 @@ async def test_an_empty_page_ends_the_history_at_once() -> None:
     assert len(got) == 10
     # The newest page, then one older page that came back empty: nothing more is asked for.
     assert len(bounds) == 2 and pager.exhausted
+
+
+# -- Found by mutmut on hmtui/api/retry.py: Retry-After read exactly ------------------------------
+
+
+async def test_retry_after_0_means_retry_at_once() -> None:
+    assert parse_retry_after("0", now=0) == 0.0
+    assert parse_retry_after("0.5", now=0) == 0.5
+    sleep = RecordingSleep()
+    handler = script(json_response({}, 429, **{"Retry-After": "0"}), json_response([]))
+    async with mock_client(handler, sleep=sleep) as client:
+        await client.inboxes()
+    assert sleep.delays == [0.0]
+
+
+def test_a_retry_after_date_without_a_zone_is_utc(monkeypatch) -> None:
+    import time
+
+    monkeypatch.setenv("TZ", "America/Los_Angeles")  # a naive date must not be read as local time
+    time.tzset()
+    try:
+        assert parse_retry_after("Thu, 01 Jan 1970 00:00:30 -0000", now=10) == 20.0
+        assert parse_retry_after("Thu, 01 Jan 1970 00:00:30 GMT", now=10) == 20.0
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+def test_backoff_is_half_fixed_half_random() -> None:
+    class Extreme:
+        def __init__(self, pick_high: bool) -> None:
+            self.pick_high = pick_high
+
+        def uniform(self, low: float, high: float) -> float:
+            return high if self.pick_high else low
+
+    for retry, ceiling in [(1, 0.5), (3, 2.0), (10, 20.0)]:
+        assert RetryPolicy(rng=Extreme(True)).backoff(retry) == ceiling  # type: ignore[arg-type]
+        assert RetryPolicy(rng=Extreme(False)).backoff(retry) == ceiling / 2  # type: ignore[arg-type]
