@@ -161,3 +161,43 @@ def test_backoff_is_half_fixed_half_random() -> None:
     for retry, ceiling in [(1, 0.5), (3, 2.0), (10, 20.0)]:
         assert RetryPolicy(rng=Extreme(True)).backoff(retry) == ceiling  # type: ignore[arg-type]
         assert RetryPolicy(rng=Extreme(False)).backoff(retry) == ceiling / 2  # type: ignore[arg-type]
+
+
+# -- Found by mutmut on hmtui/api/paging.py --------------------------------------------------------
+
+
+async def test_an_empty_history_is_exhausted_after_its_one_request() -> None:
+    bounds: list[int | None] = []
+
+    async def fetch(bound):
+        bounds.append(bound)
+        return []
+
+    pager = Pager(fetch, item_id=lambda i: i[0], item_time=lambda i: i[1])
+    assert await pager.older() == []
+    assert pager.exhausted and bounds == [None]  # a lazy view asks no more
+
+
+async def test_refreshes_between_pages_never_lose_items_sharing_a_second_at_the_boundary() -> None:
+    """ "items sharing a second across a page boundary are never lost", even when `newer()`
+    refreshes ran between two `older()` pages (the TUI's background refresh does exactly that)."""
+    base = 1_700_000_000
+    # 10 items per page; items 8..13 share one second, straddling the first page boundary.
+    times = {n: base - n * 10 for n in range(0, 8)}
+    times.update({n: base - 100 for n in range(8, 14)})
+    times.update({n: base - 100 - (n - 13) * 10 for n in range(14, 30)})
+    items = [(n, datetime.fromtimestamp(t, timezone.utc)) for n, t in times.items()]
+
+    async def fetch(bound):  # exclusive cursor, newest first
+        eligible = [i for i in items if bound is None or i[1].timestamp() < bound]
+        return sorted(eligible, key=lambda i: (-i[1].timestamp(), i[0]))[:10]
+
+    pager = Pager(fetch, item_id=lambda i: i[0], item_time=lambda i: i[1])
+    got = await pager.older()
+    for burst in range(3):  # three refreshes, each bringing one new message
+        new = (100 + burst, datetime.fromtimestamp(base + 10 * (burst + 1), timezone.utc))
+        items.append(new)
+        assert [i[0] for i in await pager.newer()] == [new[0]]
+    while not pager.exhausted:
+        got += await pager.older()
+    assert sorted(i[0] for i in got) == list(range(30))
