@@ -153,3 +153,67 @@ def test_search_inbox_filter_and_the_default_limit_of_100(search_env) -> None:
     assert len(result.stdout.splitlines()) == 100  # 153 match; the default is "at most 100"
     result = run_cli("search", "walrus", "--json", "--limit", "3", env=search_env)
     assert len(result.stdout.splitlines()) == 3
+
+
+# -- Configuration: "hmtui warns if it is readable by group or others"; the documented defaults ----
+
+
+def test_a_config_readable_by_the_group_only_warns_too(tmp_path) -> None:
+    import os
+
+    from hmtui.config import load_config
+
+    path = tmp_path / "config.toml"
+    path.write_text('secret_id = "id"\n')
+    os.chmod(path, 0o640)
+    assert len(load_config({}, path).warnings) == 1
+    os.chmod(path, 0o600)
+    assert load_config({}, path).warnings == []
+
+
+def test_the_documented_config_defaults(tmp_path) -> None:
+    from hmtui.config import load_config
+
+    config = load_config({}, tmp_path / "missing.toml")
+    # retries = 4 "retries after the first try", timeout = 20, cache = true, refresh_interval = 15
+    assert (config.retries, config.timeout, config.cache, config.refresh_interval) == (4, 20.0, True, 15.0)
+    assert config.user_id is None and config.keymap == {}
+
+
+# -- Logs: "never the secret key or a whole token" -------------------------------------------------
+
+
+def test_the_log_redactor_removes_the_key_and_any_token_from_messages_and_tracebacks() -> None:
+    import logging
+
+    import jwt
+
+    from hmtui.logs import RedactingFilter
+
+    key = "the-secret-key-0123456789"
+    token = jwt.encode({"iss": "someone", "iat": 1_800_000_000}, "k" * 32, algorithm="HS256")
+    redactor = RedactingFilter([key])
+    record = logging.LogRecord("hmtui.api", logging.INFO, __file__, 1, "sent %s with %s", (token, key), None)
+    try:
+        raise RuntimeError(f"failed with Bearer {token} and {key}")
+    except RuntimeError:
+        import sys
+
+        record.exc_info = sys.exc_info()
+    assert redactor.filter(record)
+    text = logging.Formatter().format(record)
+    assert key not in text and token not in text and token.split(".")[1] not in text
+    assert text.count("[redacted]") >= 4
+
+
+# -- "control characters ... replaced by visible placeholders (␛, ␇, ...)" -------------------------
+
+
+def test_every_control_character_becomes_a_visible_placeholder() -> None:
+    from hmtui.safe_text import clean_text, one_line
+
+    assert clean_text("a\x1bb\x07c\x00d\x7fe") == "a␛b␇c␀d␡e"
+    assert clean_text("x\x9by") == "x\ufffdy"  # a one-byte CSI
+    assert clean_text("a\tb") == "a    b"
+    for text in (clean_text("".join(map(chr, range(0xA0)))), one_line("".join(map(chr, range(0xA0))))):
+        assert not RAW_UNSAFE.search(text.replace("\n", ""))
