@@ -80,21 +80,60 @@ def test_conversations_every_cursor_and_order(server, isolated_env, cursor, orde
         assert sorted(ids) == sorted(c["id"] for c in conversations_of(server, inbox["id"]))
 
 
-def test_conversations_filters_limit_and_table(shared_server, isolated_env) -> None:
-    env = env_for(shared_server, isolated_env)
+def newest_first(conversations):
+    return sorted(conversations, key=lambda c: c["updated"], reverse=True)
+
+
+def test_conversations_filters_limit_and_table(server, isolated_env) -> None:
+    env = env_for(server, isolated_env)
     inbox = LONG_THREAD_INBOX
-    everything = conversations_of(shared_server, inbox)
-    result = run_cli("conversations", "--inbox", str(inbox), "--status", "open", "--json", env=env)
-    got = lines_json(result.stdout)
-    assert got and all(c["status"] == "open" for c in got)
-    assert len(got) == sum(c["status"] == "open" for c in everything)
-    result = run_cli("conversations", "--inbox", str(inbox), "--status", "closed", "--unread", "--json", env=env)
-    got = lines_json(result.stdout)
-    assert all(c["status"] == "closed" and c["unread"] for c in got)
+    # The seeded data has no closed unread conversation: make three, so the pair of filters has
+    # something to select and something to leave out on both sides.
+    closed = newest_first(c for c in conversations_of(server, inbox) if c["status"] == "closed")
+    for conversation in closed[1:8:3]:
+        server.data.mark_unread(conversation)
+    everything = conversations_of(server, inbox)
+
+    def ids(args: list[str]) -> list[int]:
+        result = run_cli("conversations", "--inbox", str(inbox), *args, "--json", env=env)
+        assert result.returncode == 0, result.stderr
+        got = lines_json(result.stdout)
+        assert [c["updated"] for c in got] == sorted((c["updated"] for c in got), reverse=True)
+        by_id = {c["id"]: c for c in everything}
+        assert all(c == by_id[c["id"]] for c in got)  # the server's objects, unchanged
+        return [c["id"] for c in got]
+
+    def expected(keep) -> list[int]:
+        return [c["id"] for c in newest_first(c for c in everything if keep(c))]
+
+    cases = {
+        ("--status", "open"): lambda c: c["status"] == "open",
+        ("--status", "closed"): lambda c: c["status"] == "closed",
+        ("--status", "closed", "--unread"): lambda c: c["status"] == "closed" and c["unread"],
+        ("--status", "open", "--unread"): lambda c: c["status"] == "open" and c["unread"],
+        ("--unread",): lambda c: c["unread"],
+        (): lambda c: True,
+    }
+    for args, keep in cases.items():
+        want = expected(keep)
+        assert 0 < len(want) < len(everything) or not args, args  # each filter selects, and leaves out
+        assert sorted(ids(list(args))) == sorted(want), args
+    assert len(expected(cases[("--status", "closed", "--unread")])) == 3
+
     result = run_cli("conversations", "--inbox", str(inbox), "--limit", "5", env=env)
+    assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert result.returncode == 0 and len(lines) == 6
-    assert lines[0].split()[:3] == ["ID", "NAME", "NUMBER"]
+    assert lines[0].split() == ["ID", "NAME", "NUMBER", "STATUS", "UNREAD", "ASSIGNED", "UPDATED", "LAST", "MESSAGE"]
+    newest = newest_first(everything)
+    assert newest[4]["updated"] != newest[5]["updated"]  # the first five are well defined
+    assert [int(line.split()[0]) for line in lines[1:]] == [c["id"] for c in newest[:5]]
+    for line, conversation in zip(lines[1:], newest):
+        assert conversation["target"] in line and conversation["status"] in line
+        assert ("unread" in line.split()) == conversation["unread"]
+    result = run_cli("conversations", "--inbox", str(inbox), "--status", "closed", "--unread", "--limit", "2",
+                     "--json", env=env)
+    assert result.returncode == 0, result.stderr
+    assert [c["id"] for c in lines_json(result.stdout)] == expected(cases[("--status", "closed", "--unread")])[:2]
 
 
 def test_conversations_member_id_comes_from_user_then_config_then_inbox(server, isolated_env, tmp_path) -> None:
@@ -299,22 +338,29 @@ def test_fake_server_command_prints_its_url_and_demo_credentials(isolated_env) -
         assert proc.wait(timeout=10) == 0
 
 
-def run_in_terminal(args: list[str], env: dict[str, str], *, until: str, keys: bytes, deadline: float = 60):
-    """Run hmtui in a pseudo-terminal, wait for `until` on screen, type `keys`, return (exit code, screen)."""
+def run_in_terminal(args: list[str], env: dict[str, str], *, steps: list[tuple[str, bytes]],
+                    deadline: float = 60) -> tuple[int, str]:
+    """Run hmtui in a pseudo-terminal and play `steps`: for each (text, keys), wait until `text` shows
+    in what the app drew since the previous step, then type `keys`. Return (exit code, screen).
+
+    Never hangs: past `deadline` the child's whole process group is killed and the test fails with
+    the step it was waiting on; the group is killed in any case on the way out."""
     import pty
     import select
     import time
 
-    pid, fd = pty.fork()
+    pid, fd = pty.fork()  # the child is a session (and process group) leader: pgid == pid
     if pid == 0:  # the child: exec hmtui
         os.execvpe(sys.executable, [sys.executable, "-m", "hmtui", *args], {**env, "TERM": "xterm-256color",
                                                                              "COLUMNS": "120", "LINES": "40"})
     screen = b""
-    sent = False
+    mark = 0  # where the current step starts looking
+    step = 0
+    code: int | None = None
     end = time.monotonic() + deadline
     try:
-        while time.monotonic() < end:
-            ready, _, _ = select.select([fd], [], [], 1.0)
+        while time.monotonic() < end:  # reads until the child closes the terminal (it exited)
+            ready, _, _ = select.select([fd], [], [], 0.5)
             if ready:
                 try:
                     chunk = os.read(fd, 65536)
@@ -323,36 +369,78 @@ def run_in_terminal(args: list[str], env: dict[str, str], *, until: str, keys: b
                 if not chunk:
                     break
                 screen += chunk
-            if not sent and until.encode() in screen:
-                os.write(fd, keys)
-                sent = True
-        if not sent:
-            os.kill(pid, signal.SIGKILL)
-        _, status = os.waitpid(pid, 0)
-        return os.waitstatus_to_exitcode(status), screen.decode("utf-8", "replace")
+            if step < len(steps) and steps[step][0].encode() in screen[mark:]:
+                os.write(fd, steps[step][1])
+                mark = len(screen)
+                step += 1
+        while code is None and time.monotonic() < end:  # the terminal closed: collect the exit code
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                code = os.waitstatus_to_exitcode(status)
+            else:
+                select.select([], [], [], 0.05)
+        text = screen.decode("utf-8", "replace")
+        waiting = f"waiting for {steps[step][0]!r}" if step < len(steps) else "after the last step"
+        assert code is not None, f"hmtui still running after {deadline} s, {waiting}:\n{text[-3000:]}"
+        assert step == len(steps), f"hmtui exited ({code}) {waiting}:\n{text[-3000:]}"
+        return code, text
     finally:
+        if code is None:
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
         os.close(fd)
-        try:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-        except (ProcessLookupError, ChildProcessError):
-            pass
+
+
+CTRL_Q = b"\x11"  # Textual's quit, which an Input with focus does not swallow
 
 
 def test_demo_opens_the_terminal_ui_and_q_quits_with_0(isolated_env) -> None:
-    code, screen = run_in_terminal(["demo"], isolated_env, until="Field Ops", keys=b"q")
+    code, screen = run_in_terminal(["demo"], isolated_env, steps=[("Field Ops", b"q")])
     assert code == 0, screen[-2000:]
     for name in ("Support", "Sales", "Billing", "Field Ops"):
         assert name in screen
     assert "Traceback" not in screen
 
 
+def words(text: str) -> list[str]:
+    return [w.strip(".,;:!?#'\"()") for w in text.split()]
+
+
+def a_conversation_far_down_another_inbox(data) -> tuple[dict, str]:
+    """A conversation well below the first screen of an inbox that is not the first one, and a word
+    of its newest messages found in no other conversation (its thread, or any list preview)."""
+    words_of = {}
+    for conversation in data.conversations:
+        texts = [m["text"] or "" for m in data.messages_for(conversation["inbox"], conversation["target"])]
+        words_of[conversation["id"]] = (texts, {w for t in texts + [conversation.get("last_msg") or ""] for w in words(t)})
+    inbox = data.inboxes[2]["id"]
+    rows = sorted((c for c in data.conversations if c["inbox"] == inbox), key=lambda c: c["updated"], reverse=True)
+    for conversation in rows[40:]:
+        texts, _ = words_of[conversation["id"]]
+        elsewhere = set().union(*(w for cid, (_, w) in words_of.items() if cid != conversation["id"]))
+        for text in reversed(texts[-2:]):
+            # Short words only: a long one (a URL) could be folded across two screen lines.
+            for word in words(text):
+                if 6 <= len(word) <= 20 and word not in elsewhere:
+                    return conversation, word
+    raise AssertionError("the seeded data has no such conversation")
+
+
 def test_tui_opens_straight_into_a_conversation(shared_server, isolated_env) -> None:
-    args = ["--inbox", str(LONG_THREAD_INBOX), "--phone", LONG_THREAD_TARGET]
-    newest = shared_server.data.messages_for(LONG_THREAD_INBOX, LONG_THREAD_TARGET)[-1]
-    marker = newest["text"].split()[0]
-    code, screen = run_in_terminal(args, env_for(shared_server, isolated_env), until=marker, keys=b"q")
+    conversation, word = a_conversation_far_down_another_inbox(shared_server.data)
+    args = ["--inbox", str(conversation["inbox"]), "--phone", conversation["target"]]
+    # "/" finds in the thread only when the thread has focus (elsewhere it filters the list).
+    code, screen = run_in_terminal(args, env_for(shared_server, isolated_env),
+                                   steps=[(word, b"/"), ("find in this thread", CTRL_Q)])
     assert code == 0, screen[-2000:]
+    assert "filter by name, number or text" not in screen
+    assert "Traceback" not in screen
 
 
 def test_tui_phone_without_inbox_is_a_usage_error(shared_server, isolated_env) -> None:
