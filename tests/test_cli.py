@@ -208,6 +208,26 @@ def test_history_text_shows_hostile_content_defused(shared_server, isolated_env)
     assert "␛[31m" in result.stdout
 
 
+RAW_UNSAFE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def test_history_json_of_the_hostile_thread_is_escaped_and_decodes_to_the_exact_values(shared_server,
+                                                                                       isolated_env) -> None:
+    expected = shared_server.data.messages_for(HOSTILE_THREAD_INBOX, HOSTILE_THREAD_TARGET)
+    raw_texts = "".join(m["text"] or "" for m in expected)
+    for needle in ("\x1b", "\x07", "\x00", "\x7f", "\u202e"):
+        assert needle in raw_texts  # the thread really is hostile, or this proves nothing
+    result = run_cli("history", "--inbox", str(HOSTILE_THREAD_INBOX), "--phone", HOSTILE_THREAD_TARGET, "--json",
+                     env=env_for(shared_server, isolated_env))
+    assert result.returncode == 0, result.stderr
+    # Not one control, DEL, C1 or bidi character reaches the terminal raw: each is a \u escape.
+    assert not RAW_UNSAFE.search(result.stdout.replace("\n", ""))
+    assert result.stdout.count("\n") == len(expected)
+    for escape in ("\\u001b", "\\u0007", "\\u0000", "\\u007f", "\\u202e"):
+        assert escape in result.stdout
+    assert lines_json(result.stdout) == expected  # every field, exactly as the server sent it
+
+
 def test_history_bad_phone_is_a_usage_error(shared_server, isolated_env) -> None:
     result = run_cli("history", "--inbox", "501", "--phone", "nobody", env=env_for(shared_server, isolated_env))
     assert "--phone must be a phone number" in assert_one_line_error(result, 2)
