@@ -122,55 +122,62 @@ def test_valid_token_is_accepted(shared: FakeHeymarket) -> None:
     assert shared.secret_id == DEMO_SECRET_ID and shared.secret_key == DEMO_SECRET_KEY
 
 
-def _hs512_token() -> str:
+# The rejections are checked against a server whose clock stands still, with tokens made inside
+# the test from that same instant: made at import time against the wall clock, the "future"
+# token became valid once the suite ran slowly enough.
+NOW = ANCHOR_EPOCH
+SIGNING_KEY = f"{DEMO_SECRET_ID}||{DEMO_SECRET_KEY}"
+
+
+@pytest.fixture(scope="module")
+def frozen() -> Iterator[FakeHeymarket]:
+    with FakeHeymarket(anchor=ANCHOR, clock=lambda: float(NOW)) as server:
+        yield server
+
+
+def _hs512_token(now: int) -> str:
     with warnings.catch_warnings():  # the key is short for HS512; irrelevant here
         warnings.simplefilter("ignore")
-        return jwt.encode(
-            {"iss": DEMO_SECRET_ID, "iat": int(time.time())}, f"{DEMO_SECRET_ID}||{DEMO_SECRET_KEY}", algorithm="HS512"
-        )
+        return jwt.encode({"iss": DEMO_SECRET_ID, "iat": now}, SIGNING_KEY, algorithm="HS512")
 
 
-def _none_alg_token() -> str:
-    return jwt.encode({"iss": DEMO_SECRET_ID, "iat": int(time.time())}, None, algorithm="none")
+REJECTED: dict[str, Any] = {
+    "missing": lambda now: None,
+    "empty": lambda now: "",
+    "basic": lambda now: f"Basic {DEMO_SECRET_KEY}",
+    "not-bearer": lambda now: f"Token {sign(iat=now)}",
+    "bearer-no-token": lambda now: "Bearer",
+    "garbage": lambda now: "Bearer not.a.jwt",
+    "raw-key": lambda now: f"Bearer {DEMO_SECRET_KEY}",
+    "wrong-key": lambda now: f"Bearer {sign(secret_key='wrong-key-wrong-key-wrong-key-wrong', iat=now)}",
+    "unknown-iss": lambda now: f"Bearer {sign(secret_id='who-is-this', secret_key=DEMO_SECRET_KEY, iat=now)}",
+    "alg-none": lambda now: "Bearer " + jwt.encode({"iss": DEMO_SECRET_ID, "iat": now}, None, algorithm="none"),
+    "expired": lambda now: f"Bearer {sign(iat=now - 301)}",  # lifetime 300 s
+    "future": lambda now: f"Bearer {sign(iat=now + 61)}",  # leeway 60 s
+    "missing-iat": lambda now: "Bearer " + jwt.encode({"iss": DEMO_SECRET_ID}, SIGNING_KEY, algorithm="HS256"),
+    "iat-string": lambda now: f"Bearer {sign(iat=str(now))}",
+    "hs512": lambda now: "Bearer " + _hs512_token(now),
+    "missing-iss": lambda now: "Bearer " + jwt.encode({"iat": now}, SIGNING_KEY, algorithm="HS256"),
+}
 
 
-@pytest.mark.parametrize(
-    "header",
-    [
-        pytest.param(None, id="missing"),
-        pytest.param("", id="empty"),
-        pytest.param(f"Basic {DEMO_SECRET_KEY}", id="basic"),
-        pytest.param(f"Token {sign()}", id="not-bearer"),
-        pytest.param("Bearer", id="bearer-no-token"),
-        pytest.param("Bearer not.a.jwt", id="garbage"),
-        pytest.param(f"Bearer {DEMO_SECRET_KEY}", id="raw-key"),
-        pytest.param(f"Bearer {sign(secret_key='wrong-key-wrong-key-wrong-key-wrong')}", id="wrong-key"),
-        pytest.param(f"Bearer {sign(secret_id='who-is-this', secret_key=DEMO_SECRET_KEY)}", id="unknown-iss"),
-        pytest.param("Bearer " + _none_alg_token(), id="alg-none"),
-        pytest.param(f"Bearer {sign(iat=int(time.time()) - 400)}", id="expired"),
-        pytest.param(f"Bearer {sign(iat=int(time.time()) + 600)}", id="future"),
-        pytest.param(
-            "Bearer " + jwt.encode({"iss": DEMO_SECRET_ID}, f"{DEMO_SECRET_ID}||{DEMO_SECRET_KEY}", algorithm="HS256"),
-            id="missing-iat",
-        ),
-        pytest.param(f"Bearer {sign(iat=str(int(time.time())))}", id="iat-string"),
-        pytest.param("Bearer " + _hs512_token(), id="hs512"),
-        pytest.param(
-            "Bearer " + jwt.encode(
-                {"iat": int(time.time())}, f"{DEMO_SECRET_ID}||{DEMO_SECRET_KEY}", algorithm="HS256"
-            ),
-            id="missing-iss",
-        ),
-    ],
-)
-def test_auth_rejections(shared: FakeHeymarket, header: str | None) -> None:
+@pytest.mark.parametrize("case", list(REJECTED))
+def test_auth_rejections(frozen: FakeHeymarket, case: str) -> None:
+    header = REJECTED[case](NOW)
     headers = {} if header is None else {"Authorization": header}
-    r = httpx.get(f"{shared.url}/v1/inboxes", headers=headers)
+    r = httpx.get(f"{frozen.url}/v1/inboxes", headers=headers)
     assert r.status_code == 401
     assert r.headers["content-type"].startswith("application/json")
     body = r.json()
     assert body["error"] == "Unauthorized" and body["message"]
     assert r.headers["x-request-id"]
+
+
+@pytest.mark.parametrize("iat", [NOW, NOW - 300, NOW + 60], ids=["now", "oldest-accepted", "newest-accepted"])
+def test_tokens_just_inside_the_limits_are_accepted(frozen: FakeHeymarket, iat: int) -> None:
+    # The other side of "expired" and "future": without it, a server rejecting everything would pass.
+    r = httpx.get(f"{frozen.url}/v1/inboxes", headers={"Authorization": f"Bearer {sign(iat=iat)}"})
+    assert r.status_code == 200, r.text
 
 
 def test_auth_is_checked_before_routing(shared: FakeHeymarket) -> None:
