@@ -341,21 +341,44 @@ def test_debug_shows_the_traceback_without_it_none(shared_server, isolated_env) 
 # -- the fake server and the demo ----------------------------------------------------------------
 
 
+def read_lines(stream, count: int, deadline: float = 60) -> str:
+    """The first `count` lines of a child's output, or a failure after `deadline` s: never a hang."""
+    import select
+    import time
+
+    text = b""
+    end = time.monotonic() + deadline
+    while text.count(b"\n") < count and time.monotonic() < end:
+        ready, _, _ = select.select([stream], [], [], 0.5)
+        if ready:
+            chunk = os.read(stream.fileno(), 4096)
+            if not chunk:
+                break
+            text += chunk
+    assert text.count(b"\n") >= count, f"wanted {count} lines, got {text!r}"
+    return text.decode()
+
+
 def test_fake_server_command_prints_its_url_and_demo_credentials(isolated_env) -> None:
     proc = subprocess.Popen([sys.executable, "-m", "hmtui", "fake-server", "--seed", "3"], env=isolated_env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         assert proc.stdout is not None
-        first = proc.stdout.readline()
-        url = re.search(r"http://127\.0\.0\.1:\d+", first).group()
-        exports = dict(re.findall(r"export (\w+)=(\S+)", "".join(proc.stdout.readline() for _ in range(3))))
+        output = read_lines(proc.stdout, 4)
+        url = re.search(r"http://127\.0\.0\.1:\d+", output.splitlines()[0]).group()
+        exports = dict(re.findall(r"export (\w+)=(\S+)", output))
         assert exports["HEYMARKET_BASE_URL"] == url
         env = {**isolated_env, **exports}
         result = run_cli("inboxes", "--json", env=env)
         assert result.returncode == 0 and len(lines_json(result.stdout)) >= 3
-    finally:
         proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=10) == 0
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:  # never leave it running
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
 
 
 def run_in_terminal(args: list[str], env: dict[str, str], *, steps: list[tuple[str, bytes]],
