@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterable
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
+from typing import IO
 
 # Any JWT (three base64url parts, the first two JSON objects starting "eyJ").
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]*\.eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*")
@@ -45,12 +46,14 @@ class RedactingFilter(logging.Filter):
 class PrivateFileHandler(RotatingFileHandler):
     """A rotating log file created 0600: it names inboxes, numbers and request ids."""
 
-    def _open(self):  # type: ignore[no-untyped-def]
+    def _open(self) -> IO[str]:
         fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        try:
-            os.fchmod(fd, 0o600)  # a file made earlier, or a umask that took less than asked
-        except OSError:
-            pass
+        fchmod = getattr(os, "fchmod", None)  # not on Windows, where modes mean little anyway
+        if fchmod is not None:
+            try:
+                fchmod(fd, 0o600)  # a file made earlier, or a umask that took less than asked
+            except OSError:
+                pass
         return os.fdopen(fd, self.mode, encoding=self.encoding, errors=self.errors)
 
 

@@ -16,6 +16,7 @@ import httpx
 import jwt
 import pytest
 
+from conftest import GatedSleep
 from hmtui.fake import (
     DEMO_SECRET_ID,
     DEMO_SECRET_KEY,
@@ -65,7 +66,9 @@ class JwtAuth(httpx.Auth):
         yield request
 
 
-def client(server: FakeHeymarket, timeout: float = 5) -> httpx.Client:
+# Generous: the first page of the 20,000-message thread builds it, which takes seconds on a loaded
+# machine. A test about timeouts passes its own (and holds the server with `gated_stalls`).
+def client(server: FakeHeymarket, timeout: float = 120) -> httpx.Client:
     return httpx.Client(base_url=server.url, auth=JwtAuth(server.secret_id, server.secret_key), timeout=timeout)
 
 
@@ -745,64 +748,36 @@ def test_fault_401_with_valid_token(fresh: FakeHeymarket, fc: httpx.Client) -> N
     assert fc.get("/v1/inboxes").status_code == 200
 
 
-class GatedSleep:
-    """Stands in for the server module's `time`: a stall holds until the test opens the gate, so
-    "still stalled" and "answered" are facts the test controls, not races against a clock."""
-
-    def __init__(self) -> None:
-        self.entered = threading.Event()
-        self.gate = threading.Event()
-        self.slept: list[float] = []
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.entered.set()
-        assert self.gate.wait(60), "the test never opened the gate"
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(time, name)
-
-
-@pytest.fixture
-def gated(monkeypatch: pytest.MonkeyPatch) -> Iterator[GatedSleep]:
-    import hmtui.fake.server
-
-    stand_in = GatedSleep()
-    monkeypatch.setattr(hmtui.fake.server, "time", stand_in)
-    yield stand_in
-    stand_in.gate.set()  # never leave a server thread stuck
-
-
-def test_fault_stall_does_not_block_others(fresh: FakeHeymarket, gated: GatedSleep) -> None:
+def test_fault_stall_does_not_block_others(fresh: FakeHeymarket, gated_stalls: GatedSleep) -> None:
     fresh.inject(Fault("stall", stall=5.0, path="/v1/inboxes"))
     answer: list[httpx.Response] = []
     with client(fresh, timeout=60) as patient, client(fresh) as other:
         stalled = threading.Thread(target=lambda: answer.append(patient.get("/v1/inboxes")))
         stalled.start()
         try:
-            assert gated.entered.wait(60), "the stalled request never reached the server"
+            assert gated_stalls.entered.wait(60), "the stalled request never reached the server"
             # While it is held, every other request is answered, the same path included.
             assert other.get("/v1/team").status_code == 200
             r = other.get("/v1/inboxes")
             assert r.status_code == 200 and r.json() == fresh.data.inboxes
             assert stalled.is_alive() and not answer
         finally:
-            gated.gate.set()
+            gated_stalls.gate.set()
             stalled.join(60)
     assert not stalled.is_alive()
     # The stalled request is answered too, in full, once the stall ends.
-    assert gated.slept == [5.0]
+    assert gated_stalls.slept == [5.0]
     assert len(answer) == 1 and answer[0].status_code == 200 and answer[0].json() == fresh.data.inboxes
     assert [q.status for q in fresh.requests if q.path == "/v1/inboxes"] == [200, 200]
     assert fresh.counts["GET /v1/inboxes"] == 2
 
 
-def test_a_stall_outlasts_a_client_timeout(fresh: FakeHeymarket, gated: GatedSleep) -> None:
+def test_a_stall_outlasts_a_client_timeout(fresh: FakeHeymarket, gated_stalls: GatedSleep) -> None:
     fresh.inject(Fault("stall", stall=5.0, path="/v1/inboxes"))
     with client(fresh, timeout=0.2) as slow:
         with pytest.raises(httpx.ReadTimeout):
             slow.get("/v1/inboxes")  # the gate is shut: the answer cannot come in time
-    assert gated.slept == [5.0] and fresh.counts["GET /v1/inboxes"] == 1
+    assert gated_stalls.slept == [5.0] and fresh.counts["GET /v1/inboxes"] == 1
 
 
 def test_fault_every_path_and_method(fresh: FakeHeymarket, fc: httpx.Client) -> None:
@@ -823,7 +798,7 @@ def test_faults_apply_in_injection_order(fresh: FakeHeymarket, fc: httpx.Client)
     assert fc.get("/v1/team").status_code == 200
 
 
-def test_fault_after_processes_first(fresh: FakeHeymarket, fc: httpx.Client) -> None:
+def test_fault_after_processes_first(fresh: FakeHeymarket, fc: httpx.Client, gated_stalls: GatedSleep) -> None:
     conv = next(c for c in conv_list(fc, [502]) if c["status"] == "open")
     fresh.inject(Fault("500", path="/v1/conversations/close", after=True))
     r = fc.post("/v1/conversations/close", json={"inbox_id": 502, "user_id": 101, "target": conv["target"]})
@@ -831,8 +806,11 @@ def test_fault_after_processes_first(fresh: FakeHeymarket, fc: httpx.Client) -> 
     assert fc.get(f"/v1/conversations/{conv['id']}").json()["status"] == "closed"
     fresh.inject(Fault("stall", stall=0.5, path="/v1/conversations/open", after=True))
     with client(fresh, timeout=0.2) as slow, pytest.raises(httpx.ReadTimeout):
+        # The gate holds the answer, so the timeout is certain however slow the machine is.
         slow.post("/v1/conversations/open", json={"inbox_id": 502, "user_id": 101, "target": conv["target"]})
+    assert gated_stalls.slept == [0.5]
     assert fc.get(f"/v1/conversations/{conv['id']}").json()["status"] == "open"
+    gated_stalls.gate.set()
 
 
 # ---------------------------------------------------------- counts & records
