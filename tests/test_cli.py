@@ -262,12 +262,13 @@ def test_unreachable_server(isolated_env, tmp_path) -> None:
     assert f"cannot reach 127.0.0.1:{port}" in err
 
 
-def test_timeout(server, isolated_env, tmp_path) -> None:
-    server.inject(Fault("stall", every=1, stall=2.0))
+def test_timeout(server, gated_stalls, isolated_env, tmp_path) -> None:
+    server.inject(Fault("stall", every=1, stall=2.0))  # held by the gate: past any timeout
     (tmp_path / "config.toml").write_text("timeout = 0.3\nretries = 1\n")
     os.chmod(tmp_path / "config.toml", 0o600)
     err = assert_one_line_error(run_cli("inboxes", env=env_for(server, isolated_env)))
     assert "did not answer in time" in err
+    assert server.counts["GET /v1/inboxes"] == 2  # the first try and one retry
 
 
 def test_html_500(server, isolated_env, tmp_path) -> None:
