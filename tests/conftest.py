@@ -68,3 +68,37 @@ def run_cli(*args: str, env: dict[str, str], timeout: float = 180) -> subprocess
         [sys.executable, "-m", "hmtui", *args],
         env=env, capture_output=True, text=True, encoding="utf-8", timeout=timeout, stdin=subprocess.DEVNULL,
     )
+
+
+class GatedSleep:
+    """Stands in for the fake server module's `time`: a stall (or latency) holds until the test
+    opens `gate`, so "still stalled" and "answered" are facts the test controls, not races
+    against a clock on a loaded machine."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.entered = threading.Event()
+        self.gate = threading.Event()
+        self.slept: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.entered.set()
+        assert self.gate.wait(120), "the test never opened the gate"
+
+    def __getattr__(self, name: str) -> object:
+        import time
+
+        return getattr(time, name)
+
+
+@pytest.fixture
+def gated_stalls(monkeypatch: pytest.MonkeyPatch) -> Iterator[GatedSleep]:
+    """Every stall of an in-process fake server waits for the test's gate (opened at the end)."""
+    import hmtui.fake.server
+
+    stand_in = GatedSleep()
+    monkeypatch.setattr(hmtui.fake.server, "time", stand_in)
+    yield stand_in
+    stand_in.gate.set()  # never leave a server thread stuck

@@ -80,21 +80,60 @@ def test_conversations_every_cursor_and_order(server, isolated_env, cursor, orde
         assert sorted(ids) == sorted(c["id"] for c in conversations_of(server, inbox["id"]))
 
 
-def test_conversations_filters_limit_and_table(shared_server, isolated_env) -> None:
-    env = env_for(shared_server, isolated_env)
+def newest_first(conversations):
+    return sorted(conversations, key=lambda c: c["updated"], reverse=True)
+
+
+def test_conversations_filters_limit_and_table(server, isolated_env) -> None:
+    env = env_for(server, isolated_env)
     inbox = LONG_THREAD_INBOX
-    everything = conversations_of(shared_server, inbox)
-    result = run_cli("conversations", "--inbox", str(inbox), "--status", "open", "--json", env=env)
-    got = lines_json(result.stdout)
-    assert got and all(c["status"] == "open" for c in got)
-    assert len(got) == sum(c["status"] == "open" for c in everything)
-    result = run_cli("conversations", "--inbox", str(inbox), "--status", "closed", "--unread", "--json", env=env)
-    got = lines_json(result.stdout)
-    assert all(c["status"] == "closed" and c["unread"] for c in got)
+    # The seeded data has no closed unread conversation: make three, so the pair of filters has
+    # something to select and something to leave out on both sides.
+    closed = newest_first(c for c in conversations_of(server, inbox) if c["status"] == "closed")
+    for conversation in closed[1:8:3]:
+        server.data.mark_unread(conversation)
+    everything = conversations_of(server, inbox)
+
+    def ids(args: list[str]) -> list[int]:
+        result = run_cli("conversations", "--inbox", str(inbox), *args, "--json", env=env)
+        assert result.returncode == 0, result.stderr
+        got = lines_json(result.stdout)
+        assert [c["updated"] for c in got] == sorted((c["updated"] for c in got), reverse=True)
+        by_id = {c["id"]: c for c in everything}
+        assert all(c == by_id[c["id"]] for c in got)  # the server's objects, unchanged
+        return [c["id"] for c in got]
+
+    def expected(keep) -> list[int]:
+        return [c["id"] for c in newest_first(c for c in everything if keep(c))]
+
+    cases = {
+        ("--status", "open"): lambda c: c["status"] == "open",
+        ("--status", "closed"): lambda c: c["status"] == "closed",
+        ("--status", "closed", "--unread"): lambda c: c["status"] == "closed" and c["unread"],
+        ("--status", "open", "--unread"): lambda c: c["status"] == "open" and c["unread"],
+        ("--unread",): lambda c: c["unread"],
+        (): lambda c: True,
+    }
+    for args, keep in cases.items():
+        want = expected(keep)
+        assert 0 < len(want) < len(everything) or not args, args  # each filter selects, and leaves out
+        assert sorted(ids(list(args))) == sorted(want), args
+    assert len(expected(cases[("--status", "closed", "--unread")])) == 3
+
     result = run_cli("conversations", "--inbox", str(inbox), "--limit", "5", env=env)
+    assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert result.returncode == 0 and len(lines) == 6
-    assert lines[0].split()[:3] == ["ID", "NAME", "NUMBER"]
+    assert lines[0].split() == ["ID", "NAME", "NUMBER", "STATUS", "UNREAD", "ASSIGNED", "UPDATED", "LAST", "MESSAGE"]
+    newest = newest_first(everything)
+    assert newest[4]["updated"] != newest[5]["updated"]  # the first five are well defined
+    assert [int(line.split()[0]) for line in lines[1:]] == [c["id"] for c in newest[:5]]
+    for line, conversation in zip(lines[1:], newest):
+        assert conversation["target"] in line and conversation["status"] in line
+        assert ("unread" in line.split()) == conversation["unread"]
+    result = run_cli("conversations", "--inbox", str(inbox), "--status", "closed", "--unread", "--limit", "2",
+                     "--json", env=env)
+    assert result.returncode == 0, result.stderr
+    assert [c["id"] for c in lines_json(result.stdout)] == expected(cases[("--status", "closed", "--unread")])[:2]
 
 
 def test_conversations_member_id_comes_from_user_then_config_then_inbox(server, isolated_env, tmp_path) -> None:
@@ -172,6 +211,26 @@ def test_history_text_shows_hostile_content_defused(shared_server, isolated_env)
     assert "␛[31m" in result.stdout
 
 
+RAW_UNSAFE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def test_history_json_of_the_hostile_thread_is_escaped_and_decodes_to_the_exact_values(shared_server,
+                                                                                       isolated_env) -> None:
+    expected = shared_server.data.messages_for(HOSTILE_THREAD_INBOX, HOSTILE_THREAD_TARGET)
+    raw_texts = "".join(m["text"] or "" for m in expected)
+    for needle in ("\x1b", "\x07", "\x00", "\x7f", "\u202e"):
+        assert needle in raw_texts  # the thread really is hostile, or this proves nothing
+    result = run_cli("history", "--inbox", str(HOSTILE_THREAD_INBOX), "--phone", HOSTILE_THREAD_TARGET, "--json",
+                     env=env_for(shared_server, isolated_env))
+    assert result.returncode == 0, result.stderr
+    # Not one control, DEL, C1 or bidi character reaches the terminal raw: each is a \u escape.
+    assert not RAW_UNSAFE.search(result.stdout.replace("\n", ""))
+    assert result.stdout.count("\n") == len(expected)
+    for escape in ("\\u001b", "\\u0007", "\\u0000", "\\u007f", "\\u202e"):
+        assert escape in result.stdout
+    assert lines_json(result.stdout) == expected  # every field, exactly as the server sent it
+
+
 def test_history_bad_phone_is_a_usage_error(shared_server, isolated_env) -> None:
     result = run_cli("history", "--inbox", "501", "--phone", "nobody", env=env_for(shared_server, isolated_env))
     assert "--phone must be a phone number" in assert_one_line_error(result, 2)
@@ -206,12 +265,13 @@ def test_unreachable_server(isolated_env, tmp_path) -> None:
     assert f"cannot reach 127.0.0.1:{port}" in err
 
 
-def test_timeout(server, isolated_env, tmp_path) -> None:
-    server.inject(Fault("stall", every=1, stall=2.0))
+def test_timeout(server, gated_stalls, isolated_env, tmp_path) -> None:
+    server.inject(Fault("stall", every=1, stall=2.0))  # held by the gate: past any timeout
     (tmp_path / "config.toml").write_text("timeout = 0.3\nretries = 1\n")
     os.chmod(tmp_path / "config.toml", 0o600)
     err = assert_one_line_error(run_cli("inboxes", env=env_for(server, isolated_env)))
     assert "did not answer in time" in err
+    assert server.counts["GET /v1/inboxes"] == 2  # the first try and one retry
 
 
 def test_html_500(server, isolated_env, tmp_path) -> None:
@@ -285,39 +345,69 @@ def test_debug_shows_the_traceback_without_it_none(shared_server, isolated_env) 
 # -- the fake server and the demo ----------------------------------------------------------------
 
 
+def read_lines(stream, count: int, deadline: float = 60) -> str:
+    """The first `count` lines of a child's output, or a failure after `deadline` s: never a hang."""
+    import select
+    import time
+
+    text = b""
+    end = time.monotonic() + deadline
+    while text.count(b"\n") < count and time.monotonic() < end:
+        ready, _, _ = select.select([stream], [], [], 0.5)
+        if ready:
+            chunk = os.read(stream.fileno(), 4096)
+            if not chunk:
+                break
+            text += chunk
+    assert text.count(b"\n") >= count, f"wanted {count} lines, got {text!r}"
+    return text.decode()
+
+
 def test_fake_server_command_prints_its_url_and_demo_credentials(isolated_env) -> None:
     proc = subprocess.Popen([sys.executable, "-m", "hmtui", "fake-server", "--seed", "3"], env=isolated_env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         assert proc.stdout is not None
-        first = proc.stdout.readline()
-        url = re.search(r"http://127\.0\.0\.1:\d+", first).group()
-        exports = dict(re.findall(r"export (\w+)=(\S+)", "".join(proc.stdout.readline() for _ in range(3))))
+        output = read_lines(proc.stdout, 4)
+        url = re.search(r"http://127\.0\.0\.1:\d+", output.splitlines()[0]).group()
+        exports = dict(re.findall(r"export (\w+)=(\S+)", output))
         assert exports["HEYMARKET_BASE_URL"] == url
         env = {**isolated_env, **exports}
         result = run_cli("inboxes", "--json", env=env)
         assert result.returncode == 0 and len(lines_json(result.stdout)) >= 3
-    finally:
         proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=10) == 0
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:  # never leave it running
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
 
 
-def run_in_terminal(args: list[str], env: dict[str, str], *, until: str, keys: bytes, deadline: float = 60):
-    """Run hmtui in a pseudo-terminal, wait for `until` on screen, type `keys`, return (exit code, screen)."""
+def run_in_terminal(args: list[str], env: dict[str, str], *, steps: list[tuple[str, bytes]],
+                    deadline: float = 60) -> tuple[int, str]:
+    """Run hmtui in a pseudo-terminal and play `steps`: for each (text, keys), wait until `text` shows
+    in what the app drew since the previous step, then type `keys`. Return (exit code, screen).
+
+    Never hangs: past `deadline` the child's whole process group is killed and the test fails with
+    the step it was waiting on; the group is killed in any case on the way out."""
     import pty
     import select
     import time
 
-    pid, fd = pty.fork()
+    pid, fd = pty.fork()  # the child is a session (and process group) leader: pgid == pid
     if pid == 0:  # the child: exec hmtui
         os.execvpe(sys.executable, [sys.executable, "-m", "hmtui", *args], {**env, "TERM": "xterm-256color",
                                                                              "COLUMNS": "120", "LINES": "40"})
     screen = b""
-    sent = False
+    mark = 0  # where the current step starts looking
+    step = 0
+    code: int | None = None
     end = time.monotonic() + deadline
     try:
-        while time.monotonic() < end:
-            ready, _, _ = select.select([fd], [], [], 1.0)
+        while time.monotonic() < end:  # reads until the child closes the terminal (it exited)
+            ready, _, _ = select.select([fd], [], [], 0.5)
             if ready:
                 try:
                     chunk = os.read(fd, 65536)
@@ -326,36 +416,78 @@ def run_in_terminal(args: list[str], env: dict[str, str], *, until: str, keys: b
                 if not chunk:
                     break
                 screen += chunk
-            if not sent and until.encode() in screen:
-                os.write(fd, keys)
-                sent = True
-        if not sent:
-            os.kill(pid, signal.SIGKILL)
-        _, status = os.waitpid(pid, 0)
-        return os.waitstatus_to_exitcode(status), screen.decode("utf-8", "replace")
+            if step < len(steps) and steps[step][0].encode() in screen[mark:]:
+                os.write(fd, steps[step][1])
+                mark = len(screen)
+                step += 1
+        while code is None and time.monotonic() < end:  # the terminal closed: collect the exit code
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                code = os.waitstatus_to_exitcode(status)
+            else:
+                select.select([], [], [], 0.05)
+        text = screen.decode("utf-8", "replace")
+        waiting = f"waiting for {steps[step][0]!r}" if step < len(steps) else "after the last step"
+        assert code is not None, f"hmtui still running after {deadline} s, {waiting}:\n{text[-3000:]}"
+        assert step == len(steps), f"hmtui exited ({code}) {waiting}:\n{text[-3000:]}"
+        return code, text
     finally:
+        if code is None:
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
         os.close(fd)
-        try:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-        except (ProcessLookupError, ChildProcessError):
-            pass
+
+
+CTRL_Q = b"\x11"  # Textual's quit, which an Input with focus does not swallow
 
 
 def test_demo_opens_the_terminal_ui_and_q_quits_with_0(isolated_env) -> None:
-    code, screen = run_in_terminal(["demo"], isolated_env, until="Field Ops", keys=b"q")
+    code, screen = run_in_terminal(["demo"], isolated_env, steps=[("Field Ops", b"q")])
     assert code == 0, screen[-2000:]
     for name in ("Support", "Sales", "Billing", "Field Ops"):
         assert name in screen
     assert "Traceback" not in screen
 
 
+def words(text: str) -> list[str]:
+    return [w.strip(".,;:!?#'\"()") for w in text.split()]
+
+
+def a_conversation_far_down_another_inbox(data) -> tuple[dict, str]:
+    """A conversation well below the first screen of an inbox that is not the first one, and a word
+    of its newest messages found in no other conversation (its thread, or any list preview)."""
+    words_of = {}
+    for conversation in data.conversations:
+        texts = [m["text"] or "" for m in data.messages_for(conversation["inbox"], conversation["target"])]
+        words_of[conversation["id"]] = (texts, {w for t in texts + [conversation.get("last_msg") or ""] for w in words(t)})
+    inbox = data.inboxes[2]["id"]
+    rows = sorted((c for c in data.conversations if c["inbox"] == inbox), key=lambda c: c["updated"], reverse=True)
+    for conversation in rows[40:]:
+        texts, _ = words_of[conversation["id"]]
+        elsewhere = set().union(*(w for cid, (_, w) in words_of.items() if cid != conversation["id"]))
+        for text in reversed(texts[-2:]):
+            # Short words only: a long one (a URL) could be folded across two screen lines.
+            for word in words(text):
+                if 6 <= len(word) <= 20 and word not in elsewhere:
+                    return conversation, word
+    raise AssertionError("the seeded data has no such conversation")
+
+
 def test_tui_opens_straight_into_a_conversation(shared_server, isolated_env) -> None:
-    args = ["--inbox", str(LONG_THREAD_INBOX), "--phone", LONG_THREAD_TARGET]
-    newest = shared_server.data.messages_for(LONG_THREAD_INBOX, LONG_THREAD_TARGET)[-1]
-    marker = newest["text"].split()[0]
-    code, screen = run_in_terminal(args, env_for(shared_server, isolated_env), until=marker, keys=b"q")
+    conversation, word = a_conversation_far_down_another_inbox(shared_server.data)
+    args = ["--inbox", str(conversation["inbox"]), "--phone", conversation["target"]]
+    # "/" finds in the thread only when the thread has focus (elsewhere it filters the list).
+    code, screen = run_in_terminal(args, env_for(shared_server, isolated_env),
+                                   steps=[(word, b"/"), ("find in this thread", CTRL_Q)])
     assert code == 0, screen[-2000:]
+    assert "filter by name, number or text" not in screen
+    assert "Traceback" not in screen
 
 
 def test_tui_phone_without_inbox_is_a_usage_error(shared_server, isolated_env) -> None:

@@ -116,14 +116,18 @@ async def test_a_storm_ends_in_one_error(server) -> None:
     assert "<" not in str(caught.value)
 
 
-async def test_a_stall_past_the_timeout_is_retried(server) -> None:
-    server.inject(Fault("stall", times=1, stall=1.0))
-    async with client_for(server, timeout=0.25) as client:
+async def test_a_stall_past_the_timeout_is_retried(server, gated_stalls) -> None:
+    # The gate holds every stall until the test ends: the timeout is certain, and the 2 s left to
+    # the retry is ample for a real answer even on a loaded machine.
+    server.inject(Fault("stall", times=1, stall=1.0, path="/v1/inboxes"))
+    async with client_for(server, timeout=2.0) as client:
         assert len(await client.inboxes()) >= 3
-    server.inject(Fault("stall", every=1, stall=1.0))
-    async with client_for(server, timeout=0.25, attempts=2) as client:
+    assert gated_stalls.slept == [1.0] and server.counts["GET /v1/inboxes"] == 2
+    server.inject(Fault("stall", every=1, stall=1.0, path="/v1/inboxes"))
+    async with client_for(server, timeout=2.0, attempts=2) as client:
         with pytest.raises(ApiTimeoutError):
             await client.inboxes()
+    assert gated_stalls.slept == [1.0] * 3 and server.counts["GET /v1/inboxes"] == 4
 
 
 async def test_wrong_credentials_are_an_auth_error(shared_server) -> None:

@@ -62,3 +62,30 @@ def test_tuning_and_keymap(tmp_path) -> None:
     config = load_config({}, path)
     assert config.refresh_interval == 30 and config.timeout == 2.5 and config.retries == 0
     assert config.keymap == {"conversation.close": "x"}
+
+
+# -- `retries` is "retries after the first try": count what reaches the server -------------------
+
+
+@pytest.mark.parametrize("retries", [0, 1, 3, None])
+def test_retries_are_the_tries_after_the_first_counted_at_the_server(server, isolated_env, tmp_path, retries) -> None:
+    from hmtui.config import DEFAULT_RETRIES
+    from hmtui.fake import Fault
+
+    from conftest import env_for, run_cli
+
+    if retries is not None:
+        write(tmp_path, f"retries = {retries}\n")
+    expected = 1 + (DEFAULT_RETRIES if retries is None else retries)
+    env = env_for(server, isolated_env)
+    # 429 with Retry-After: 0 is retried without a backoff sleep, so the count is all that varies.
+    server.inject(Fault("429", every=1, path="/v1/inboxes", retry_after=0))
+    result = run_cli("inboxes", env=env)
+    assert result.returncode == 1 and "429" in result.stderr, result.stderr
+    assert server.counts["GET /v1/inboxes"] == expected
+    # One failure fewer than the tries allowed: the last try succeeds, and nothing more is sent.
+    server.clear_faults()
+    server.inject(Fault("429", times=expected - 1, path="/v1/inboxes", retry_after=0))
+    result = run_cli("inboxes", "--json", env=env)
+    assert result.returncode == 0, result.stderr
+    assert server.counts["GET /v1/inboxes"] == 2 * expected

@@ -456,7 +456,7 @@ class HeymarketClient:
             return NetworkError(f"connection to {self._host()} failed ({_reason(exc)})", **where), True, None
         elapsed = (time.perf_counter() - started) * 1000
         request_id = response.headers.get("x-request-id")
-        log.debug("%s %s -> %d in %.0f ms (request id %s)", method, path, response.status_code, elapsed, request_id)
+        log.info("%s %s -> %d in %.0f ms (request id %s)", method, path, response.status_code, elapsed, request_id)
         where["request_id"] = request_id  # type: ignore[assignment]
         status = response.status_code
         if 200 <= status < 300:
