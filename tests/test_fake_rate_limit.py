@@ -90,7 +90,7 @@ def test_the_501st_request_in_a_minute_gets_a_429_with_retry_after(server_factor
     assert raw.headers["x-request-id"]
     # Refusals are counted like any request, and recorded with their status.
     assert server.counts["GET /v1/inboxes"] == 501 and server.counts["GET /v1/team"] == 1
-    assert [r.status for r in server.requests[-3:]] == [200, 429, 429]
+    assert [r.status for r in list(server.requests)[-3:]] == [200, 429, 429]
 
 
 def test_the_window_rolls_with_the_clock(server_factory, clock) -> None:
