@@ -8,8 +8,12 @@ from collections.abc import Awaitable
 from datetime import timedelta, tzinfo
 from pathlib import Path
 
+from textual import events
 from textual.app import App
 from textual.binding import Binding
+from textual.dom import DOMNode
+from textual.screen import Screen
+from textual.widget import Widget
 from textual.worker import Worker, WorkerState
 
 from hmtui.api import ApiError, AuthError, HeymarketClient, Id, Inbox, NetworkError, RateLimitedError, RetryEvent
@@ -19,6 +23,7 @@ from hmtui.safe_text import one_line
 from hmtui.ui.screens.help import HelpScreen
 from hmtui.ui.screens.main import PREVIEW_DELAY, MainScreen
 from hmtui.ui.timefmt import Clock, local_tz, system_clock
+from hmtui.ui.typeahead import Typeahead, is_typed
 from hmtui.ui.widgets.conversation_list import ConversationList
 from hmtui.ui.widgets.inbox_sidebar import InboxSidebar
 from hmtui.ui.widgets.thread_view import ThreadView
@@ -77,6 +82,8 @@ class HmtuiApp(App[int]):
         self.store: Store = store or NullStore()
         self.writer = StoreWriter(self.store) if store is not None else None
         client.on_retry = self._on_retry
+        # Keys typed faster than the app reacts wait their turn (hmtui.ui.typeahead).
+        self.typeahead = Typeahead(self, super().on_event)
         if self.config.keymap:
             self.set_keymap(self.config.keymap)
 
@@ -94,6 +101,38 @@ class HmtuiApp(App[int]):
         if self.writer is not None:
             await asyncio.to_thread(self.writer.close)
         self.store.close()
+
+    # -- keys: one at a time, and only for the screen on top --------------------------------------
+
+    async def on_event(self, event: events.Event) -> None:
+        if is_typed(event):
+            await self.typeahead.receive(event)  # type: ignore[arg-type]
+            return
+        await super().on_event(event)
+
+    async def run_action(self, action: str | object, default_namespace: DOMNode | None = None,
+                         namespaces: object = None) -> bool:
+        """Every action (bindings, the palette) passes here. One aimed at a screen that is no
+        longer on top (a palette command picked twice, a key for a dismissed modal) does nothing."""
+        if not self._on_current_screen(default_namespace):
+            log.debug("ignored %r: its screen is not on top any more", action)
+            return True
+        return await super().run_action(action, default_namespace, namespaces)  # type: ignore[arg-type]
+
+    def _on_current_screen(self, node: DOMNode | None) -> bool:
+        if not isinstance(node, Widget):
+            return True  # the app itself
+        try:
+            screen = node if isinstance(node, Screen) else node.screen
+        except Exception:  # not mounted (any more)
+            return False
+        return screen is self.screen
+
+    def action_command_palette(self) -> None:
+        from hmtui.ui.commands import HmtuiPalette
+
+        if self.use_command_palette and not HmtuiPalette.is_open(self):
+            self.push_screen(HmtuiPalette(id="--command-palette"))
 
     def cache(self, method: str, *args: object) -> None:
         """Keep what just arrived: written on the writer's thread, never on the event loop."""
