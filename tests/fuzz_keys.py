@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import select
 import signal
 import sys
@@ -65,6 +66,11 @@ TERMINAL_BYTES = {
 }
 
 
+# Escape sequences (CSI, OSC, charset selection): Textual moves the cursor between the pieces of a
+# line it redraws, so text is searched with them removed.
+_ESCAPES = re.compile(rb"\x1b\[[0-9;?<>=]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()][0-9A-Za-z]|\x1b[=>78]")
+
+
 def terminal_bytes(key: str) -> bytes:
     return TERMINAL_BYTES.get(key) or key.encode()
 
@@ -72,7 +78,8 @@ def terminal_bytes(key: str) -> bytes:
 class Terminal:
     """hmtui in a pseudo-terminal: write keys, read what it draws, wait for it to exit."""
 
-    def __init__(self, args: Sequence[str], env: dict[str, str], *, cols: int = 120, rows: int = 40) -> None:
+    def __init__(self, args: Sequence[str], env: dict[str, str], *, cols: int = 120, rows: int = 40,
+                 script: str | None = None) -> None:
         import fcntl
         import pty
         import struct
@@ -80,7 +87,9 @@ class Terminal:
 
         self.pid, self.fd = pty.fork()
         if self.pid == 0:  # the child
-            os.execvpe(sys.executable, [sys.executable, "-m", "hmtui", *args],
+            # `script` (python -c) may patch something before it calls hmtui.cli.main itself.
+            command = ["-c", script, *args] if script else ["-m", "hmtui", *args]
+            os.execvpe(sys.executable, [sys.executable, *command],
                        {**env, "TERM": "xterm-256color", "COLUMNS": str(cols), "LINES": str(rows)})
         fcntl.ioctl(self.fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
         self.output = b""
@@ -99,14 +108,15 @@ class Terminal:
         return bool(chunk)
 
     def text(self, start: int = 0) -> str:
-        return self.output[start:].decode("utf-8", "replace")
+        """What was drawn after byte `start`, without escape sequences."""
+        return _ESCAPES.sub(b"", self.output[start:]).decode("utf-8", "replace")
 
     def wait_for(self, needle: str, *, start: int = 0, deadline: float = 60) -> bool:
         """Read until `needle` shows (after byte `start`). The deadline only stops a hung test."""
         end = time.monotonic() + deadline
-        while needle.encode() not in self.output[start:]:
+        while needle not in self.text(start):
             if time.monotonic() > end or not self.read(0.2):
-                return needle.encode() in self.output[start:]
+                return needle in self.text(start)
         return True
 
     def write(self, data: bytes) -> None:

@@ -240,3 +240,143 @@ def test_pty_slash_c_typed_fast_filters_and_closes_nothing(server, terminal_env)
         assert "Closed" not in term.text() and triage_requests(server) == []
     finally:
         term.close()
+
+
+# -- item 3: unexpected errors are handled in one place -------------------------------------------
+
+
+def notifications(app) -> list[str]:
+    return [n.message for n in app._notifications]
+
+
+async def test_an_exception_in_a_key_action_shows_one_line_and_the_app_goes_on(server, monkeypatch, caplog) -> None:
+    def broken(self) -> None:
+        raise RuntimeError("boom in an action")
+
+    monkeypatch.setattr(MainScreen, "action_copy_number", broken)
+    async with running(server, reraise=False) as (app, pilot):
+        burst(app, ["y", "y"])  # twice: one toast, and the app still runs
+        await drain(pilot, app)
+        shown = [m for m in notifications(app) if "boom" in m]
+        assert len(shown) == 1 and shown[0].startswith("Unexpected error: RuntimeError: boom in an action")
+        assert "\n" not in shown[0]
+        logged = [r for r in caplog.records if r.exc_info and "boom in an action" in str(r.exc_info[1])]
+        assert len(logged) == 1  # the traceback, once
+        await alive(pilot, app)
+        assert app.return_code is None
+
+
+async def test_an_exception_in_a_widget_handler_keeps_that_widget_working(server, monkeypatch) -> None:
+    def broken(self, conversation) -> None:
+        raise ValueError("boom in a handler")
+
+    # Called by the screen's handler of the list's Selected message (enter).
+    monkeypatch.setattr(MainScreen, "open_thread", broken)
+    async with running(server, reraise=False) as (app, pilot):
+        conversations = app.main.query_one(ConversationList)
+        burst(app, ["enter"])
+        await drain(pilot, app)
+        assert any(m.startswith("Unexpected error: ValueError: boom in a handler") for m in notifications(app))
+        burst(app, ["j", "j"])  # the list and the screen still answer
+        await drain(pilot, app)
+        assert conversations.cursor == 2
+        await alive(pilot, app)
+
+
+async def test_an_exception_in_a_worker_shows_one_line(server, monkeypatch) -> None:
+    from hmtui.api import HeymarketClient
+
+    async def broken(self):
+        raise KeyError("boom in a worker")
+
+    monkeypatch.setattr(HeymarketClient, "team", broken)
+    async with running(server, reraise=False) as (app, pilot):
+        await settle(pilot)
+        assert any(m.startswith("Unexpected error: KeyError: 'boom in a worker'") for m in notifications(app))
+        await alive(pilot, app)
+
+
+async def test_the_test_harness_re_raises_an_unexpected_error(server, monkeypatch) -> None:
+    def broken(self) -> None:
+        raise RuntimeError("must fail the test")
+
+    monkeypatch.setattr(MainScreen, "action_copy_number", broken)
+    with pytest.raises(RuntimeError, match="must fail the test"):
+        async with running(server) as (app, pilot):
+            await pilot.press("y")
+            await settle(pilot)
+
+
+# A worker's request fails in a way nobody expected, deep in the client, where a local variable
+# holds the Authorization header (Textual's traceback would print it).
+INJECT_TEAM_FAILURE = """
+import sys, httpx
+_request = httpx.AsyncClient.request
+async def request(self, method, url, *args, **kwargs):
+    if str(url).endswith("/v1/team"):
+        raise RuntimeError("injected failure")
+    return await _request(self, method, url, *args, **kwargs)
+httpx.AsyncClient.request = request
+from hmtui.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def log_text(env: dict[str, str]) -> str:
+    logs = list(Path(env["XDG_STATE_HOME"]).rglob("hmtui.log*"))
+    return "".join(p.read_text("utf-8", "replace") for p in logs)
+
+
+def test_pty_a_worker_error_is_one_line_and_the_log_has_the_traceback(server, terminal_env) -> None:
+    term = Terminal(["--no-cache"], terminal_env, script=INJECT_TEAM_FAILURE)
+    try:
+        # A toast wraps its line: look for its parts.
+        assert term.wait_for("Unexpected error"), term.text()[-3000:]
+        assert term.wait_for("injected"), term.text()[-3000:]
+        term.write(b"?")
+        assert term.wait_for("remap any of them"), term.text()[-3000:]
+        term.write(b"\x1b")
+        term.pump(0.2)
+        term.write(b"q")
+        assert term.wait_exit() == 0, term.text()[-3000:]
+        assert "Traceback" not in term.text()
+        logged = log_text(terminal_env)
+        assert "Traceback" in logged and "RuntimeError: injected failure" in logged
+        assert "eyJ" not in logged and server.secret_key not in logged
+    finally:
+        term.close()
+
+
+def test_pty_debug_shows_the_traceback_without_locals_or_token(server, terminal_env) -> None:
+    term = Terminal(["--no-cache", "--debug"], terminal_env, script=INJECT_TEAM_FAILURE)
+    try:
+        code = term.wait_exit()
+        screen = term.text()
+        assert code == 1, screen[-3000:]
+        shown = screen[screen.rfind("Traceback"):]
+        assert "Traceback" in screen and "RuntimeError: injected failure" in shown, screen[-3000:]
+        assert "eyJ" not in screen and "Bearer" not in screen and server.secret_key not in screen
+        assert "locals" not in shown
+    finally:
+        term.close()
+
+
+def test_pty_debug_log_lines_go_to_the_file_not_over_the_screen(server, terminal_env) -> None:
+    term = Terminal(["--no-cache", "--debug"], terminal_env)
+    try:
+        assert term.wait_for("@Priya Raman"), term.text()[-3000:]
+        start = len(server.requests)
+        term.write(b"r")  # a refresh: requests, so log lines
+        term.pump(0.1)
+        for _ in range(200):
+            if len(server.requests) > start + 2:
+                break
+            term.pump(0.05)
+        mark = len(term.output)
+        term.write(b"q")
+        assert term.wait_exit() == 0, term.text()[-3000:]
+        during = term.text()[:mark]
+        assert "HTTP Request" not in during and " DEBUG " not in during and " INFO " not in during
+        assert "HTTP Request" in log_text(terminal_env)
+    finally:
+        term.close()

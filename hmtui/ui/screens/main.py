@@ -28,6 +28,7 @@ from hmtui.api import ApiError, Conversation, Id, Inbox, Message, NetworkError, 
 from hmtui.api.models import Team
 from hmtui.safe_text import one_line
 from hmtui.ui.export import export_path, render_jsonl, render_markdown, write_export
+from hmtui.ui.errors import Guarded
 from hmtui.ui.screens.picker import PickerScreen
 from hmtui.ui.widgets.conversation_list import ConversationList
 from hmtui.ui.widgets.inbox_sidebar import InboxSidebar, format_phone
@@ -48,7 +49,7 @@ CACHE_PAGE = 100
 OLDER_RETRY_PAUSE = 5.0
 
 
-class MainScreen(Screen[None]):
+class MainScreen(Guarded, Screen[None]):
     BINDINGS = [
         Binding("tab", "app.focus_next", "Next pane", id="app.focus_next", show=False),
         Binding("shift+tab", "app.focus_previous", "Previous pane", id="app.focus_previous", show=False),

@@ -13,6 +13,8 @@ from typing import TypeVar
 from textual.await_complete import AwaitComplete
 from textual.screen import ModalScreen
 
+from hmtui.ui.errors import Guarded
+
 ResultT = TypeVar("ResultT")
 
 
@@ -28,5 +30,5 @@ class DismissOnce:
         return super().dismiss(result)  # type: ignore[misc]
 
 
-class HmtuiModal(DismissOnce, ModalScreen[ResultT]):
-    """A modal screen that is dismissed at most once."""
+class HmtuiModal(Guarded, DismissOnce, ModalScreen[ResultT]):
+    """A modal screen that is dismissed at most once, and whose handlers cannot stop the app."""
