@@ -14,7 +14,7 @@ from hmtui.ui.widgets.conversation_list import ConversationList
 
 from app_harness import running, settle
 from conftest import env_for
-from fuzz_keys import Terminal, burst, drain
+from fuzz_keys import _ESCAPES, Terminal, burst, drain
 
 TRIAGE = tuple(f"/v1/conversations/{kind}" for kind in ("open", "close", "read", "unread", "reassign", "transfer"))
 
@@ -322,6 +322,10 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
+def _plain(raw: bytes) -> str:
+    return _ESCAPES.sub(b"", raw).decode("utf-8", "replace")
+
+
 def log_text(env: dict[str, str]) -> str:
     logs = list(Path(env["XDG_STATE_HOME"]).rglob("hmtui.log*"))
     return "".join(p.read_text("utf-8", "replace") for p in logs)
@@ -375,7 +379,9 @@ def test_pty_debug_log_lines_go_to_the_file_not_over_the_screen(server, terminal
         mark = len(term.output)
         term.write(b"q")
         assert term.wait_exit() == 0, term.text()[-3000:]
-        during = term.text()[:mark]
+        tui = term.output.find(b"\x1b[?1049h")  # from when the TUI takes the screen
+        assert tui >= 0
+        during = _plain(term.output[tui:mark])
         assert "HTTP Request" not in during and " DEBUG " not in during and " INFO " not in during
         assert "HTTP Request" in log_text(terminal_env)
     finally:
