@@ -3,6 +3,7 @@ without letting the app run in between, and in a real pty, where the driver read
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -386,3 +387,20 @@ def test_pty_debug_log_lines_go_to_the_file_not_over_the_screen(server, terminal
         assert "HTTP Request" in log_text(terminal_env)
     finally:
         term.close()
+
+
+async def test_next_unread_whose_load_is_replaced_by_another_key_is_not_an_error(server) -> None:
+    # Found by the fuzz: `n` into the next inbox waits for its list; a key that reloads the list
+    # meanwhile (2: closed) cancels that load, and the wait raised WorkerCancelled.
+    async with running(server) as (app, pilot):
+        conversations = app.main.query_one(ConversationList)
+        # Nothing unread left in this list: n goes to the next inbox with unread.
+        conversations.set_items([dataclasses.replace(c, unread=False) for c in conversations.items])
+        await pilot.pause()
+        first_inbox = app.main.inbox
+        server.options.latency = 0.2
+        burst(app, ["n", "2"])
+        await drain(pilot, app)
+        await settle(pilot)
+        assert app.main.inbox is not first_inbox  # n moved on
+        assert app.return_code is None

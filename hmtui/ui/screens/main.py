@@ -22,7 +22,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
 from hmtui.api import ApiError, Conversation, Id, Inbox, Message, NetworkError, Pager, normalize_phone
 from hmtui.api.models import Team
@@ -791,7 +791,13 @@ class MainScreen(Guarded, Screen[None]):
                 self._show_cached_conversations(candidate)
                 self._update_list_title()
                 worker = self.load_conversations()
-                await worker.wait()
+                try:
+                    await worker.wait()
+                except (WorkerCancelled, WorkerFailed):
+                    # Another load replaced this one (a key moved on), or it failed and said so.
+                    return
+                if self.inbox is not candidate:
+                    return
                 unread_items = [n for n, c in enumerate(self.conversations.items) if c.unread]
                 if unread_items:
                     self._show_conversation_at(unread_items[0] if step > 0 else unread_items[-1])
