@@ -194,7 +194,7 @@ class KeyStream:
                                                  for s in self.steps)
 
 
-def key_stream(seed: int, *, length: int = 40) -> KeyStream:
+def key_stream(seed: int, *, length: int = 30) -> KeyStream:
     rng = random.Random(seed)
     steps: list[Step] = []
     while len(steps) < length:

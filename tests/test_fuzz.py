@@ -88,16 +88,20 @@ async def test_key_fuzz_in_the_pilot(seed: int, fuzz_server, tmp_path: Path, mon
 # -- in a real terminal ---------------------------------------------------------------------------
 
 
+ESCAPE_PAUSE = 0.3
+
+
 def write_steps(term: Terminal, stream: KeyStream) -> None:
     for step in stream.steps:
         term.write(b"".join(terminal_bytes(k) for k in step.keys))
-        # A lone ESC is a key only once the terminal's escape delay (100 ms) passes; written
-        # together with what follows it is alt+key, which is what a terminal would send too.
-        pause = max(step.gap, 0.15 if step.keys[-1] == "escape" else 0.0)
+        # A lone ESC is a key only once the terminal's escape delay (100 ms) has passed; written
+        # together with what follows it is alt+key (what a terminal sends too). The margin is for
+        # a loaded machine, where the app may read late and see both at once.
+        pause = max(step.gap, ESCAPE_PAUSE if step.keys[-1] == "escape" else 0.0)
         term.pump(pause)
 
 
-@pytest.mark.parametrize("seed", seeds(2))
+@pytest.mark.parametrize("seed", seeds(1))
 def test_key_fuzz_in_a_terminal(seed: int, fuzz_server, isolated_env) -> None:
     stream = key_stream(1000 + seed)
     env = {**env_for(fuzz_server, isolated_env), "BROWSER": "true"}
@@ -107,12 +111,12 @@ def test_key_fuzz_in_a_terminal(seed: int, fuzz_server, isolated_env) -> None:
         write_steps(term, stream)
         for _ in range(5):  # leave any modal and input
             term.write(b"\x1b")
-            term.pump(0.15)
+            term.pump(ESCAPE_PAUSE)
         mark = len(term.output)
-        term.write(b"?")
+        term.write(b"?")  # it still answers a key
         assert term.wait_for("remap any of them", start=mark), stream.describe() + term.text(mark)[-3000:]
-        term.write(b"\x1b")
-        term.pump(0.15)
+        term.write(b"?")  # closes the help (no ESC: it could merge with the q that follows)
+        term.pump(0.1)
         term.write(b"q" + b"".join(terminal_bytes(k) for k in stream.after_q))
         code = term.wait_exit()
         assert code == 0, stream.describe() + "\n" + term.text()[-3000:]

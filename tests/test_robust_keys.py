@@ -205,7 +205,7 @@ def test_pty_a_then_enter_enter_in_one_read_reassigns_once(server, terminal_env)
         assert term.wait_for("Assigned ", start=mark), term.text(mark)[-3000:]
         term.write(b"?")  # it still answers a key
         assert term.wait_for("remap any of them", start=mark), term.text(mark)[-3000:]
-        term.write(b"\x1b")
+        term.write(b"?")  # closes the help
         term.pump(0.2)
         quit_with_0(term, mark)
         assert [r.path for r in triage_requests(server)] == ["/v1/conversations/reassign"]
@@ -221,7 +221,7 @@ def test_pty_slash_c_typed_fast_filters_and_closes_nothing(server, terminal_env)
         term.write(b"\r")  # open the conversation
         term.pump(0.05)
         term.write(b"\x1b")
-        term.pump(0.15)  # a lone ESC is only a key once the terminal's escape delay (100 ms) passes
+        term.pump(0.3)  # a lone ESC is only a key once the terminal's escape delay (100 ms) passes
         for key in (b"/", b"c"):  # about 50 ms apart, as a quick typist types
             term.write(key)
             term.pump(0.05)
@@ -234,8 +234,8 @@ def test_pty_slash_c_typed_fast_filters_and_closes_nothing(server, terminal_env)
         term.pump(0.05)
         term.write(b"lead")
         assert term.wait_for("“lead”", start=mark), term.text(mark)[-3000:]
-        term.write(b"\x1b")
-        term.pump(0.15)
+        term.write(b"\r")
+        term.pump(0.2)
         assert "Export the whole thread" not in term.text(mark)
         quit_with_0(term, mark)
         assert "Closed" not in term.text() and triage_requests(server) == []
@@ -340,7 +340,7 @@ def test_pty_a_worker_error_is_one_line_and_the_log_has_the_traceback(server, te
         assert term.wait_for("injected"), term.text()[-3000:]
         term.write(b"?")
         assert term.wait_for("remap any of them"), term.text()[-3000:]
-        term.write(b"\x1b")
+        term.write(b"?")  # closes the help
         term.pump(0.2)
         term.write(b"q")
         assert term.wait_exit() == 0, term.text()[-3000:]
