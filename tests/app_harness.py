@@ -34,6 +34,7 @@ def make_app(server, *, tmp_path: Path | None = None, attempts: int = 3, timeout
         timeout=httpx.Timeout(timeout),
         sleep=RecordingSleep(),
     )
+    kw.setdefault("reraise", True)  # an unexpected error in the app fails the test
     app = HmtuiApp(
         client,
         config=config or Config(),

@@ -4,23 +4,32 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Awaitable
 from datetime import timedelta, tzinfo
 from pathlib import Path
 
+from rich.text import Text
+from textual import events
+from textual._context import active_message_pump
 from textual.app import App
 from textual.binding import Binding
 from textual.message import Message
-from textual.worker import Worker, WorkerState
+from textual.dom import DOMNode
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.worker import Worker, WorkerFailed, WorkerState
 
 from hmtui.api import ApiError, AuthError, HeymarketClient, Id, Inbox, NetworkError, RateLimitedError, RetryEvent
 from hmtui.api.limiter import background
 from hmtui.cache import NullStore, Store, StoreWriter
 from hmtui.config import Config
 from hmtui.safe_text import one_line
+from hmtui.ui.errors import Guarded, file_logging_only, log_file, plain_traceback, signature
 from hmtui.ui.screens.help import HelpScreen
 from hmtui.ui.screens.main import PREVIEW_DELAY, MainScreen
 from hmtui.ui.timefmt import Clock, local_tz, system_clock
+from hmtui.ui.typeahead import Typeahead, is_typed
 from hmtui.ui.widgets.conversation_list import ConversationList
 from hmtui.ui.widgets.inbox_sidebar import InboxSidebar
 from hmtui.ui.widgets.thread_view import ThreadView
@@ -32,7 +41,7 @@ log = logging.getLogger("hmtui.ui")
 MAX_REFRESH_BACKOFF = 60.0
 
 
-class HmtuiApp(App[int]):
+class HmtuiApp(Guarded, App[int]):
     TITLE = "hmtui"
     CSS_PATH = "hmtui.tcss"
     COMMANDS = App.COMMANDS | {lambda: _commands_provider()}
@@ -56,6 +65,7 @@ class HmtuiApp(App[int]):
         debug: bool = False,
         prefetched_inboxes: Awaitable[list[Inbox]] | None = None,
         store: Store | None = None,
+        reraise: bool = False,
     ) -> None:
         super().__init__()
         self.client = client
@@ -68,6 +78,9 @@ class HmtuiApp(App[int]):
         self.refresh_interval = self.config.refresh_interval if refresh_interval is None else refresh_interval
         self.export_dir = export_dir
         self.debug_mode = debug
+        # The test harness: an unexpected error fails the test (Textual re-raises it).
+        self.reraise = reraise
+        self._unexpected_seen: Counter[tuple[str, str, int]] = Counter()
         # A request for the inboxes started before the app, to paint them sooner.
         self.prefetched_inboxes = prefetched_inboxes
         # How long the cursor rests on a row before its thread is fetched (0 in tests).
@@ -79,6 +92,8 @@ class HmtuiApp(App[int]):
         self.store: Store = store or NullStore()
         self.writer = StoreWriter(self.store) if store is not None else None
         client.on_retry = self._on_retry
+        # Keys typed faster than the app reacts wait their turn (hmtui.ui.typeahead).
+        self.typeahead = Typeahead(self, super().on_event)
         if self.config.keymap:
             self.set_keymap(self.config.keymap)
 
@@ -111,6 +126,41 @@ class HmtuiApp(App[int]):
 
     def on_hmtui_app_cache_warning(self, event: CacheWarning) -> None:
         self.notify(one_line(event.text, 300), title="Cache", severity="warning", markup=False, timeout=10)
+    # -- keys: one at a time, and only for the screen on top --------------------------------------
+
+    async def on_event(self, event: events.Event) -> None:
+        if is_typed(event):
+            await self.typeahead.receive(event)  # type: ignore[arg-type]
+            return
+        await super().on_event(event)
+
+    async def run_action(self, action: str | object, default_namespace: DOMNode | None = None,
+                         namespaces: object = None) -> bool:
+        """Every action (bindings, the palette) passes here. One aimed at a screen that is no
+        longer on top (a palette command picked twice, a key for a dismissed modal) does nothing."""
+        if not self._on_current_screen(default_namespace):
+            log.debug("ignored %r: its screen is not on top any more", action)
+            return True
+        try:
+            return await super().run_action(action, default_namespace, namespaces)  # type: ignore[arg-type]
+        except Exception as error:
+            self.unexpected(error, where=f"the action {one_line(str(action), 60)}")
+            return True
+
+    def _on_current_screen(self, node: DOMNode | None) -> bool:
+        if not isinstance(node, Widget):
+            return True  # the app itself
+        try:
+            screen = node if isinstance(node, Screen) else node.screen
+        except Exception:  # not mounted (any more)
+            return False
+        return screen is self.screen
+
+    def action_command_palette(self) -> None:
+        from hmtui.ui.commands import HmtuiPalette
+
+        if self.use_command_palette and not HmtuiPalette.is_open(self):
+            self.push_screen(HmtuiPalette(id="--command-palette"))
 
     def cache(self, method: str, *args: object) -> None:
         """Keep what just arrived: written on the writer's thread, never on the event loop."""
@@ -121,6 +171,9 @@ class HmtuiApp(App[int]):
 
     def report_error(self, error: BaseException, *, toast: bool = True) -> None:
         """Show a failure in the status line, and as one toast until things work again."""
+        if not isinstance(error, ApiError):
+            self.unexpected(error, where="a worker")
+            return
         status = self.main.status
         if isinstance(error, AuthError):
             self.connection_lost = "the credentials were rejected"
@@ -133,17 +186,62 @@ class HmtuiApp(App[int]):
             # whose body is unusable (malformed, undecodable) do not.
             refused = error.status is not None and 400 <= error.status < 500 and error.status != 429
             status.set_connection(OK if refused else OFFLINE, str(error))
-        message = str(error) if isinstance(error, ApiError) else f"unexpected error: {type(error).__name__}: {error}"
-        if not isinstance(error, ApiError):
-            log.error("unexpected error in a worker", exc_info=error)
-            if self.debug_mode:
-                raise error
+        message = str(error)
         # One toast per kind of failure until something works again: being offline is one
         # problem, however many requests find it out.
         kind = f"{type(error).__name__}:{getattr(error, 'status', None)}"
         if toast and kind != self._last_error:
             self.notify(one_line(message, 300), title="Error", severity="error", markup=False, timeout=8)
         self._last_error = kind
+
+    def unexpected(self, error: BaseException, *, where: str = "", fatal: bool = False) -> None:
+        """The one place for an error nobody expected (a bug, or a library failing in a new way).
+
+        The traceback goes to the log file (once per distinct error, redacted), the user sees one
+        line, and the app goes on. With --debug the app stops and prints the traceback, without
+        local variables (they hold the token). `fatal`: the part of Textual that failed cannot go
+        on (its message loop stopped), so the app ends, with one line."""
+        if isinstance(error, WorkerFailed) and isinstance(error.error, BaseException):
+            error = error.error
+        key = signature(error)
+        seen = self._unexpected_seen[key]
+        self._unexpected_seen[key] += 1
+        if not seen:
+            log.error("unexpected error in %s", where or "the app", exc_info=error)
+        elif seen in (10, 100, 1000, 10000):
+            log.error("the same unexpected error again (%d times): %s: %s", seen + 1, type(error).__name__,
+                      one_line(str(error), 200))
+        if self.reraise:
+            super()._handle_exception(error)  # type: ignore[arg-type]  # the test fails on it
+            return
+        summary = f"{type(error).__name__}: {one_line(str(error), 200)}"
+        if self.debug_mode or fatal:
+            self._return_code = 1
+            if self.debug_mode:
+                shown = plain_traceback(error)
+            else:
+                where_log = log_file()
+                shown = f"hmtui: unexpected error: {summary}" + (f" (details in {where_log})" if where_log else "")
+            self.panic(Text(shown))
+            return
+        if not seen:
+            where_log = log_file()
+            details = f" (details in {where_log})" if where_log else ""
+            self.notify(one_line(f"Unexpected error: {summary}{details}", 300), title="Error", severity="error",
+                        markup=False, timeout=10)
+
+    def _handle_exception(self, error: Exception) -> None:
+        # Textual's own funnel. hmtui's pumps and actions catch their errors before it; what
+        # arrives here is a failed worker (the app goes on) or a Textual widget whose message
+        # loop has stopped (it cannot).
+        pump = active_message_pump.get(None)
+        recoverable = isinstance(error, WorkerFailed) or isinstance(pump, Guarded)
+        self.unexpected(error, where=type(pump).__name__ if pump is not None else "", fatal=not recoverable)
+
+    async def run_async(self, *args: object, **kwargs: object) -> int | None:
+        # With --debug the log also goes to stderr: over the TUI it would scribble on the screen.
+        with file_logging_only():
+            return await super().run_async(*args, **kwargs)  # type: ignore[arg-type]
 
     def report_success(self) -> None:
         self._last_error = None

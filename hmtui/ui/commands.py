@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from functools import partial
 
-from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.command import CommandPalette, DiscoveryHit, Hit, Hits, Provider
+
+from hmtui.ui.screens.modal import DismissOnce
 
 # (title, help, action on the main screen); the titles are ours, never server data.
 COMMANDS: list[tuple[str, str, str]] = [
@@ -49,3 +51,8 @@ class HmtuiCommands(Provider):
             score = matcher.match(title)
             if score > 0:
                 yield Hit(score, matcher.highlight(title), callback, help=help_text)
+
+
+class HmtuiPalette(DismissOnce, CommandPalette):
+    """Textual's palette, dismissed at most once: a second Enter queued behind the one that picked
+    a command must not pop the screen under it."""

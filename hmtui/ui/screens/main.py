@@ -22,13 +22,14 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
 from hmtui.api import ApiError, Conversation, Id, Inbox, Message, NetworkError, Pager, normalize_phone
 from hmtui.api.limiter import background
 from hmtui.api.models import Team
 from hmtui.safe_text import one_line
 from hmtui.ui.export import export_path, render_jsonl, render_markdown, write_export
+from hmtui.ui.errors import Guarded
 from hmtui.ui.screens.picker import PickerScreen
 from hmtui.ui.widgets.conversation_list import ConversationList
 from hmtui.ui.widgets.inbox_sidebar import InboxSidebar, format_phone
@@ -49,7 +50,7 @@ CACHE_PAGE = 100
 OLDER_RETRY_PAUSE = 5.0
 
 
-class MainScreen(Screen[None]):
+class MainScreen(Guarded, Screen[None]):
     BINDINGS = [
         Binding("tab", "app.focus_next", "Next pane", id="app.focus_next", show=False),
         Binding("shift+tab", "app.focus_previous", "Previous pane", id="app.focus_previous", show=False),
@@ -797,7 +798,13 @@ class MainScreen(Screen[None]):
                 self._show_cached_conversations(candidate)
                 self._update_list_title()
                 worker = self.load_conversations()
-                await worker.wait()
+                try:
+                    await worker.wait()
+                except (WorkerCancelled, WorkerFailed):
+                    # Another load replaced this one (a key moved on), or it failed and said so.
+                    return
+                if self.inbox is not candidate:
+                    return
                 unread_items = [n for n, c in enumerate(self.conversations.items) if c.unread]
                 if unread_items:
                     self._show_conversation_at(unread_items[0] if step > 0 else unread_items[-1])

@@ -7,14 +7,14 @@ from collections.abc import Hashable, Sequence
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import ModalScreen
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from hmtui.safe_text import one_line
+from hmtui.ui.screens.modal import HmtuiModal
 
 
-class PickerScreen(ModalScreen[Hashable | None]):
+class PickerScreen(HmtuiModal[Hashable | None]):
     """Dismisses with the chosen value, or None on escape. Labels may come from the server:
     they are shown as plain Text, never parsed as markup."""
 

@@ -22,13 +22,13 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.strip import Strip
 from textual.timer import Timer
 from textual.widgets import Input, Static
 
 from hmtui.cache.search import parse_query
 from hmtui.safe_text import one_line
+from hmtui.ui.screens.modal import HmtuiModal
 from hmtui.ui.widgets.virtual_list import VirtualList, fit_cells, parts_strip
 
 OPEN_BINDING = Binding("ctrl+f", "search", "Search", id="search.open")
@@ -108,7 +108,7 @@ class SearchResults(VirtualList[SearchResult]):
         super().action_cursor_up()
 
 
-class SearchScreen(ModalScreen[SearchResult | None]):
+class SearchScreen(HmtuiModal[SearchResult | None]):
     """Type to search; Enter opens the highlighted hit (in the input: the first); Escape closes."""
 
     BINDINGS = [

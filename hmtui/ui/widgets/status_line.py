@@ -8,6 +8,7 @@ from rich.text import Text
 from textual.widget import Widget
 
 from hmtui.safe_text import one_line
+from hmtui.ui.errors import Guarded
 from hmtui.ui.timefmt import Clock
 
 # Connection states and how they read.
@@ -21,7 +22,7 @@ _LOOK = {
 }
 
 
-class StatusLine(Widget):
+class StatusLine(Guarded, Widget):
     DEFAULT_CSS = """
     StatusLine {
         height: 1;

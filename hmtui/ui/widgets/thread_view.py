@@ -43,6 +43,7 @@ from hmtui.api.models import Id, Message
 from hmtui.api.semantics import MessageKind
 from hmtui.safe_text import clean_text, one_line
 from hmtui.ui.timefmt import clock_time, day_key, day_label
+from hmtui.ui.errors import Guarded
 
 _FALLBACK_WIDTH = 80  # used to lay out before the widget has a size
 _GUTTER = "▌ "
@@ -125,7 +126,7 @@ def _paragraphs(message: Message) -> list[tuple[str, int, int]]:
     return paras
 
 
-class ThreadView(ScrollView, can_focus=True):
+class ThreadView(Guarded, ScrollView, can_focus=True):
     """The messages of one conversation, oldest at the top."""
 
     BINDINGS = [

@@ -25,6 +25,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from hmtui.safe_text import one_line
+from hmtui.ui.errors import Guarded
 
 T = TypeVar("T")
 
@@ -94,7 +95,7 @@ class _ReadOnly(Sequence[T]):
         return f"<items of {len(self._data)}>"
 
 
-class VirtualList(ScrollView, Generic[T], can_focus=True):
+class VirtualList(Guarded, ScrollView, Generic[T], can_focus=True):
     """A list of items drawn as rows of `ROW_HEIGHT` lines, with a cursor."""
 
     ROW_HEIGHT: ClassVar[int] = 1
