@@ -276,6 +276,10 @@ class ThreadView(ScrollView, can_focus=True):
             return shown
         return sorted([*shown, *self._hidden.values()], key=_sort_key)
 
+    def shown_messages(self) -> list[Message]:
+        """The loaded messages that are drawn (not the hidden ones), oldest first."""
+        return [e.message for e in reversed(self._older)] + [e.message for e in self._newer]
+
     def has_message(self, message_id: Id) -> bool:
         return message_id in self._by_id or message_id in self._hidden
 
