@@ -207,3 +207,32 @@ async def test_app_group_without_a_number_says_so_in_one_line_and_asks_nothing(s
         # The row lists its numbers.
         rows = "\n".join(screen_text(conversations))
         assert "group of 3" in rows or "+1 503 555" in rows
+
+
+# -- the cache and the export keep hidden messages, marked -----------------------------------------
+
+
+async def test_the_cache_and_the_export_keep_hidden_messages_marked(shared_server, tmp_path) -> None:
+    from datetime import timezone
+
+    from hmtui.api.models import Conversation
+    from hmtui.cache import Store
+    from hmtui.ui.export import render_jsonl, render_markdown
+
+    conv, marked = showcase(shared_server)
+    async with client_for(shared_server) as client:
+        page = await client.messages(conv["inbox"], conv["target"])
+        conversation = await client.conversation(conv["id"])
+    store = Store.open(shared_server.url, shared_server.secret_id, directory=tmp_path / "cache")
+    try:
+        store.put_messages(conv["inbox"], conv["target"], page)
+        cached = {m.id: m for m in store.messages(conv["inbox"], conv["target"])}
+    finally:
+        store.close()
+    assert cached[marked["hidden"]["id"]].hidden and cached[marked["hidden"]["id"]].raw["hidden"] is True
+    assert cached[marked["failed"]["id"]].failure == page[[m.id for m in page].index(marked["failed"]["id"])].failure
+    ordered = sorted(page, key=lambda m: (m.date, m.id))
+    assert '"hidden":true' in render_jsonl(ordered).replace(" ", "")
+    markdown = render_markdown(conversation, ordered, timezone.utc)
+    assert "(hidden)" in markdown and "not delivered: 300" in markdown
+    assert isinstance(conversation, Conversation)

@@ -117,6 +117,13 @@ def test_target_errors_keyed_by_phone_are_part_of_the_reason() -> None:
     assert message.failure == "15035557001: Unreachable destination handset"
     assert failure_reason({"raw_error": {"code": 30003, "message": "Unreachable"}}) == "30003 Unreachable"
     assert failure_reason({"status": "delivered"}) is None
+    # The same reason in both fields is said once; a group names the numbers it failed for.
+    same = {"raw_error": "30003: Unreachable destination handset",
+            "target_errors": {"14155550123": "Unreachable destination handset"}}
+    assert failure_reason(same) == "30003: Unreachable destination handset"
+    group = {**same, "target_errors": {"15035557001": "Unreachable destination handset",
+                                       "15035557002": "Unreachable destination handset"}}
+    assert failure_reason(group) == "30003: Unreachable destination handset; failed for 15035557001, 15035557002"
 
 
 # -- zero times and ids -----------------------------------------------------------------------------

@@ -132,10 +132,15 @@ def failure_reason(raw: Mapping[str, Any]) -> str | None:
         parts.append(raw_error)
     errors = raw.get("target_errors")
     if isinstance(errors, Mapping):
+        failing = []
         for number, error in errors.items():
             text = _reason_text(error)
-            if text and text not in parts:
+            if text and text not in raw_error:
                 parts.append(f"{number}: {text}")
+            elif text:
+                failing.append(str(number))
+        if failing and len(errors) > 1:  # the same reason for some numbers of a group: name them
+            parts.append("failed for " + ", ".join(failing))
     elif isinstance(errors, list):
         for error in errors:
             text = _reason_text(error)
