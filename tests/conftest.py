@@ -57,6 +57,13 @@ def server(profile: str) -> Iterator[FakeHeymarket]:
         yield server
 
 
+def live_runs_one(profile: str, combo: tuple[object, ...], chosen: tuple[object, ...]) -> None:
+    """In a matrix of cursors and orders, the live profile runs only `chosen`: its shapes are
+    independent of how the server pages, and each combination costs a full paging (suite time)."""
+    if profile == "live" and combo != chosen:
+        pytest.skip("the live profile runs one cursor/order combination of this matrix")
+
+
 # For a test that pins a fact of the tidy profile only (give the reason beside it).
 tidy_only = pytest.mark.parametrize("profile", ["tidy"], indirect=True)
 live_only = pytest.mark.parametrize("profile", ["live"], indirect=True)

@@ -15,7 +15,7 @@ import pytest
 from hmtui.api.models import Conversation
 from hmtui.fake import HOSTILE_THREAD_INBOX, HOSTILE_THREAD_TARGET, LONG_THREAD_INBOX, LONG_THREAD_TARGET, Fault
 
-from conftest import env_for, run_cli
+from conftest import env_for, live_runs_one, run_cli
 
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -74,7 +74,8 @@ def test_conversations_json_returns_every_conversation_once_newest_first(server,
 
 @pytest.mark.parametrize("cursor", ["exclusive", "inclusive"])
 @pytest.mark.parametrize("order", ["newest", "oldest", "shuffled"])
-def test_conversations_every_cursor_and_order(server, isolated_env, cursor, order) -> None:
+def test_conversations_every_cursor_and_order(server, profile, isolated_env, cursor, order) -> None:
+    live_runs_one(profile, (cursor, order), ("inclusive", "shuffled"))
     server.options.cursor, server.options.order, server.options.conversation_page_size = cursor, order, 9
     for inbox in server.data.inboxes:
         result = run_cli("conversations", "--inbox", str(inbox["id"]), "--json", env=env_for(server, isolated_env))
@@ -140,7 +141,8 @@ def long_thread(server):
 
 
 @pytest.mark.parametrize("cursor", ["exclusive", "inclusive"])
-def test_history_json_of_the_long_thread_is_every_message_once_oldest_first(server, isolated_env, cursor) -> None:
+def test_history_json_of_the_long_thread_is_every_message_once_oldest_first(server, profile, isolated_env, cursor) -> None:
+    live_runs_one(profile, (cursor,), ("inclusive",))
     server.options.cursor = cursor
     expected = long_thread(server)
     assert len(expected) >= 20_000

@@ -201,7 +201,7 @@ async def test_app_group_without_a_number_says_so_in_one_line_and_asks_nothing(s
         await app.workers.wait_for_complete()
         thread = screen.query_one(ThreadView)
         lines = [line.strip() for line in screen_text(thread) if line.strip()]
-        assert any("Group conversation with 3 numbers" in line for line in lines)
+        assert any("Group of 3" in line for line in lines)
         assert server.counts["GET /v1/messages"] == 0
         assert not [n for n in app._notifications if n.severity == "error"]
         # The row lists its numbers.

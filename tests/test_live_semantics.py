@@ -172,7 +172,7 @@ def test_a_group_lists_all_its_numbers_and_triages_by_chat_id_or_targets() -> No
     refs = group.triage_refs()
     assert triage_keys(refs["chat_id"], group.target, refs["targets"], "close") == {"chat_id": 2710042}
     assert triage_keys(refs["chat_id"], group.target, refs["targets"], "read") == {"targets": group.numbers}
-    assert group.history_unavailable is not None and "3 numbers" in group.history_unavailable
+    assert group.history_unavailable is not None and "Group of 3" in group.history_unavailable
     single = Conversation.from_raw(LIVE_CONVERSATION)
     assert single is not None and single.history_unavailable is None
     assert triage_keys(None, "14155550123", None, "open") == {"target": "14155550123"}

@@ -248,6 +248,6 @@ def history_unavailable(target: str | None, numbers: list[str]) -> str | None:
     if target:
         return None
     if len(numbers) > 1:
-        return (f"Group conversation with {len(numbers)} numbers: Heymarket's API reads history "
-                "one number at a time, so this thread cannot be shown here.")
+        # Short: it is the whole thread pane's text, and must fit a narrow one.
+        return f"Group of {len(numbers)}: its history can't be loaded by number"
     return "This conversation has no number to load its history by."
