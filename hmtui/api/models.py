@@ -90,10 +90,16 @@ def format_datetime(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def parse_id(value: object) -> Id | None:
+def parse_id(value: object, *, own: bool = False) -> Id | None:
     """Ids arrive as ints or strings; a numeric string becomes an int so both compare equal.
-    An id of 0 is the backend's "no id": None, like a missing one."""
-    if isinstance(value, bool) or is_unset_id(value):
+    An id of 0 is the backend's "no id": None, like a missing one. Only an object's `own` id
+    keeps a 0: an object that came with one is still shown, never dropped for it."""
+    if type(value) is int:  # the common case, first
+        return value if value or own else None
+    if isinstance(value, bool):
+        return None
+    if is_unset_id(value) and not (own and value is not None and isinstance(value, (int, float, str))
+                                   and str(value).strip() in ("0", "0.0")):
         return None
     if isinstance(value, int):
         return value
@@ -145,7 +151,7 @@ class Inbox:
 
     @classmethod
     def from_raw(cls, raw: Mapping[str, Any]) -> Inbox | None:
-        id_ = parse_id(raw.get("id"))
+        id_ = parse_id(raw.get("id"), own=True)
         if id_ is None:
             return None
         phones = _strs(raw.get("phones"))
@@ -170,7 +176,7 @@ class TeamMember:
 
     @classmethod
     def from_raw(cls, raw: Mapping[str, Any]) -> TeamMember | None:
-        id_ = parse_id(raw.get("id"))
+        id_ = parse_id(raw.get("id"), own=True)
         if id_ is None:
             return None
         return cls(id=id_, name=_str(raw.get("name")) or "", role=_str(raw.get("role")), raw=dict(raw))
@@ -226,7 +232,7 @@ class Conversation:
 
     @classmethod
     def from_raw(cls, raw: Mapping[str, Any]) -> Conversation | None:
-        id_ = parse_id(raw.get("id"))
+        id_ = parse_id(raw.get("id"), own=True)
         if id_ is None:
             return None
         assigned = parse_id(raw.get("assigned"))
@@ -308,7 +314,7 @@ class Message:
 
     @classmethod
     def from_raw(cls, raw: Mapping[str, Any]) -> Message | None:
-        id_ = parse_id(raw.get("id"))
+        id_ = parse_id(raw.get("id"), own=True)
         if id_ is None:
             return None
         return cls(

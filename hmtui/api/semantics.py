@@ -63,6 +63,8 @@ def is_unset_id(value: object) -> bool:
 
 
 def _has_id(value: object) -> bool:
+    if type(value) is int:
+        return value != 0
     return isinstance(value, (int, float, str)) and not isinstance(value, bool) and not is_unset_id(value)
 
 
