@@ -113,6 +113,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _fake_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=7, help="data seed (default: 7)")
+    p.add_argument("--profile", choices=("tidy", "live"), default="tidy",
+                   help="payload shapes: tidy (every key, nulls) or live (the real backend's "
+                        "messier shapes: omitted fields, 0/1 read flags, broadcasts, hidden "
+                        "and failed messages, groups); default: tidy")
     p.add_argument("--cursor", choices=("exclusive", "inclusive"), default="exclusive",
                    help="how the paging bound compares (default: exclusive)")
     p.add_argument("--order", choices=("newest", "oldest", "shuffled"), default="newest",
@@ -502,7 +506,8 @@ async def cmd_conversations(client: HeymarketClient, config: Config, args: argpa
         team = await client.team()
         names = {m.id: m.name for m in team.members}
         rows = [
-            [str(c.id), c.display_name, c.target or "", c.status or "", "unread" if c.unread else "",
+            [str(c.id), c.display_name, ", ".join(c.numbers) or c.target or "", c.status_label,
+             "unread" if c.unread else "",
              names.get(c.assigned, str(c.assigned)) if c.assigned is not None else "",
              _local(c.updated), c.last_message or ""]
             for c in items
@@ -543,9 +548,9 @@ async def cmd_history(client: HeymarketClient, config: Config, args: argparse.Na
     _keep(config, args, keep)
     out = sys.stdout
     for message in reversed(newest_first):
-        if args.json:
+        if args.json:  # an export: every message, a hidden one marked by its own `hidden` field
             out.write(_json_line(message.raw))
-        else:
+        elif not message.hidden:
             out.write(format_message(message) + "\n")
     return EXIT_OK
 
@@ -577,15 +582,20 @@ _ARROWS = {MessageKind.INBOUND: "<-", MessageKind.OUTBOUND: "->", MessageKind.NO
 
 def format_message(message: Message) -> str:
     """One message as plain text lines for a terminal, with control characters defused."""
-    head = f"{_local(message.date) or '????-??-?? ??:??'}  {_ARROWS[message.kind]:>4}  {one_line(message.author or '?', 40)}"
+    author = message.author or ("team (automated)" if message.automated else "?")
+    head = f"{_local(message.date) or '????-??-?? ??:??'}  {_ARROWS[message.kind]:>4}  {one_line(author, 40)}"
+    if message.kind is MessageKind.OUTBOUND and message.broadcast_id is not None:
+        head += "  [broadcast]"
     if message.failed:
-        head += f"  [{one_line(message.status, 20)}]"
+        head += f"  [{one_line(message.status or 'failed', 20)}]"
     lines = [head]
     body = clean_text(message.text).rstrip("\n")
     lines.extend("      " + line for line in body.split("\n") if body)
     for url in (message.media, message.link_url):
         if url:
             lines.append("      " + one_line(url, 300))
+    if message.failure and message.kind is not MessageKind.INBOUND:
+        lines.append("      not delivered: " + one_line(message.failure, 300))
     return "\n".join(lines)
 
 
@@ -612,7 +622,8 @@ def write_table(headers: list[str], rows: list[list[str]], out: TextIO, *, last_
 def _fake_server(args: argparse.Namespace, *, port: int = 0, host: str = "127.0.0.1") -> Any:
     from hmtui.fake import FakeHeymarket, FakeOptions
 
-    options = FakeOptions(cursor=args.cursor, order=args.order, latency=max(args.latency, 0.0))
+    options = FakeOptions(cursor=args.cursor, order=args.order, latency=max(args.latency, 0.0),
+                          profile=args.profile)
     options.rate_limit = args.rate_limit
     options.count_filters, options.count_shape, options.feed_cursor = (
         args.count_filters, args.count_shape, args.feed_cursor)
@@ -628,7 +639,8 @@ def run_fake_server(args: argparse.Namespace) -> int:
         server = _fake_server(args, port=args.port, host=args.host).start()
     except OSError as exc:
         raise UsageError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
-    print(f"Fake Heymarket listening on {server.url} (seed {args.seed}, {args.cursor} cursor, {args.order} pages)")
+    print(f"Fake Heymarket listening on {server.url} (seed {args.seed}, {args.profile} profile, "
+          f"{args.cursor} cursor, {args.order} pages)")
     print(f"  export HEYMARKET_BASE_URL={server.url}")
     print(f"  export HEYMARKET_SECRET_ID={server.secret_id}")
     print(f"  export HEYMARKET_SECRET_KEY={server.secret_key}")

@@ -3,7 +3,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -18,24 +18,57 @@ ANCHOR = datetime(2026, 11, 20, 15, 0, tzinfo=timezone.utc)
 SEED = 7
 
 
-def make_server(**options: object) -> FakeHeymarket:
-    return FakeHeymarket(seed=SEED, anchor=ANCHOR, options=FakeOptions(**options))  # type: ignore[arg-type]
+PROFILES = ("tidy", "live")
+
+
+def new_server(profile: str = "tidy", **options: object) -> FakeHeymarket:
+    return FakeHeymarket(seed=SEED, anchor=ANCHOR, options=FakeOptions(profile=profile, **options))  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session", params=PROFILES)
+def profile(request: pytest.FixtureRequest) -> str:
+    """The fake server's payload shapes: "tidy" (every key, nulls) or "live" (the real
+    backend's shapes, see hmtui.fake.live). Every integration test runs against both; a test
+    that pins a tidy-only fact says so with `@pytest.mark.parametrize("profile", ["tidy"],
+    indirect=True)` (or the `tidy_only` mark below) and a reason."""
+    return request.param
+
+
+@pytest.fixture
+def make_server(profile: str) -> Callable[..., FakeHeymarket]:
+    """A factory of servers (not started) in this test's profile, with FakeOptions knobs."""
+    def make(**options: object) -> FakeHeymarket:
+        return new_server(profile, **options)
+
+    return make
 
 
 @pytest.fixture(scope="session")
-def shared_server() -> Iterator[FakeHeymarket]:
-    """One server for tests that do not change its state or options."""
+def shared_server(profile: str) -> Iterator[FakeHeymarket]:
+    """One server per profile for tests that do not change its state or options."""
     # rate_limit=0: this server's minute is the whole suite's, not one test's, so 500 requests a
     # minute would be crossed by tests that each make a few. Tests of the limit use a fresh server.
-    with make_server(rate_limit=0) as server:
+    with new_server(profile, rate_limit=0) as server:
         yield server
 
 
 @pytest.fixture
-def server() -> Iterator[FakeHeymarket]:
+def server(profile: str) -> Iterator[FakeHeymarket]:
     """A fresh server a test may mutate."""
-    with make_server() as server:
+    with new_server(profile) as server:
         yield server
+
+
+def live_runs_one(profile: str, combo: tuple[object, ...], chosen: tuple[object, ...]) -> None:
+    """In a matrix of cursors and orders, the live profile runs only `chosen`: its shapes are
+    independent of how the server pages, and each combination costs a full paging (suite time)."""
+    if profile == "live" and combo != chosen:
+        pytest.skip("the live profile runs one cursor/order combination of this matrix")
+
+
+# For a test that pins a fact of the tidy profile only (give the reason beside it).
+tidy_only = pytest.mark.parametrize("profile", ["tidy"], indirect=True)
+live_only = pytest.mark.parametrize("profile", ["live"], indirect=True)
 
 
 @pytest.fixture

@@ -43,7 +43,11 @@ async def test_opens_on_the_first_inbox_with_its_conversations_and_the_newest_th
         screen, sidebar, conversations, thread = widgets(app)
         assert [i.name for i in sidebar.items] == [i["name"] for i in server.data.inboxes]
         expected = inbox_conversations(server, server.data.inboxes[0]["id"])
-        assert [c.id for c in conversations.items] == [c["id"] for c in expected][: len(conversations.items)]
+        # A conversation sent with no time (the zero time, live profile) has no place in the order.
+        undated = {c["id"] for c in expected if server.shape_conversation(c)["updated"].startswith("0001-")}
+        shown = [c.id for c in conversations.items]
+        assert [i for i in shown if i not in undated] == [c["id"] for c in expected if c["id"] not in undated][
+            : len(shown) - len(undated & set(shown))]
         assert conversations.has_focus
         # The highlighted conversation's thread is previewed, opened on its newest message.
         newest = server.data.messages_for(expected[0]["inbox"], expected[0]["target"])[-1]

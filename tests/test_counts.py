@@ -14,7 +14,7 @@ from hmtui.api import Credentials, HeymarketClient, MalformedResponseError, Retr
 from hmtui.api.counts import CountTrust, parse_count, probe_count_filters
 from hmtui.fake import FakeHeymarket, FakeOptions
 
-from conftest import make_server
+from conftest import new_server
 from helpers import RecordingSleep, json_response, mock_client
 
 SHAPES = ["number", "string", "object"]
@@ -22,7 +22,7 @@ SHAPES = ["number", "string", "object"]
 
 @pytest.fixture(scope="module")
 def module_server() -> Iterator[FakeHeymarket]:
-    with make_server() as server:
+    with new_server() as server:
         yield server
 
 

@@ -13,7 +13,7 @@ from hmtui.api import Credentials, HeymarketClient, Message, RetryPolicy
 from hmtui.api.feed import FeedPosition, TeamFeed, message_conversation
 from hmtui.fake import FakeHeymarket, FakeOptions
 
-from conftest import make_server
+from conftest import new_server
 from helpers import RecordingSleep
 
 DIRECTIONS = ["before", "after"]
@@ -21,7 +21,7 @@ DIRECTIONS = ["before", "after"]
 
 @pytest.fixture(scope="module")
 def module_server() -> Iterator[FakeHeymarket]:
-    with make_server() as server:
+    with new_server() as server:
         yield server
 
 

@@ -24,7 +24,7 @@ from hmtui.fake import Fault, FakeHeymarket
 from hmtui.ui.screens.main import MainScreen
 
 from app_harness import running
-from conftest import env_for, make_server
+from conftest import env_for, new_server
 from fuzz_keys import KeyStream, Terminal, TriageLedger, burst, drain, key_stream, terminal_bytes
 
 
@@ -37,7 +37,7 @@ def seeds(default: int) -> list[int]:
 def faulty_server() -> FakeHeymarket:
     """Slow answers, some 429s and 500s (before the server acts, so a refused triage did not
     happen), and one read that stalls past the client's timeout."""
-    server = make_server(latency=0.003)
+    server = new_server(latency=0.003)
     for fault in (Fault("429", every=9, retry_after=0), Fault("500", every=13),
                   Fault("stall", times=1, stall=2.5, method="GET", path="/v1/team")):
         server.inject(fault)

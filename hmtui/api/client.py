@@ -8,7 +8,7 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -42,6 +42,7 @@ from hmtui.api.models import (
     parse_items,
 )
 from hmtui.api.paging import Pager
+from hmtui.api.semantics import triage_keys
 from hmtui.api.retry import RetryEvent, RetryPolicy, parse_retry_after
 from hmtui.safe_text import one_line
 
@@ -327,20 +328,33 @@ class HeymarketClient:
     # lost its answer, a repeat would fail or act twice, so they retry only when the request
     # surely never took effect (no connection made, or 429).
 
-    async def open(self, inbox_id: Id, user_id: Id, target: str) -> None:
-        await self._triage("open", {"inbox_id": inbox_id, "user_id": user_id, "target": target})
+    # A conversation is named by `chat_id` (its id) for open/close when the id is known, by
+    # `targets` when it is a group, else by `target` (see semantics.triage_keys).
 
-    async def close(self, inbox_id: Id, user_id: Id, target: str) -> None:
-        await self._triage("close", {"inbox_id": inbox_id, "user_id": user_id, "target": target})
+    async def open(self, inbox_id: Id, user_id: Id, target: str, *, chat_id: Id | None = None,
+                   targets: Sequence[str] | None = None) -> None:
+        await self._triage("open", {"inbox_id": inbox_id, "user_id": user_id,
+                                    **triage_keys(chat_id, target, targets, "open")})
 
-    async def mark_read(self, inbox_id: Id, user_id: Id, target: str) -> None:
-        await self._triage("read", {"inbox_id": inbox_id, "user_id": user_id, "target": target})
+    async def close(self, inbox_id: Id, user_id: Id, target: str, *, chat_id: Id | None = None,
+                    targets: Sequence[str] | None = None) -> None:
+        await self._triage("close", {"inbox_id": inbox_id, "user_id": user_id,
+                                     **triage_keys(chat_id, target, targets, "close")})
 
-    async def mark_unread(self, inbox_id: Id, user_id: Id, target: str) -> None:
-        await self._triage("unread", {"inbox_id": inbox_id, "user_id": user_id, "target": target})
+    async def mark_read(self, inbox_id: Id, user_id: Id, target: str, *, chat_id: Id | None = None,
+                        targets: Sequence[str] | None = None) -> None:
+        await self._triage("read", {"inbox_id": inbox_id, "user_id": user_id,
+                                    **triage_keys(chat_id, target, targets, "read")})
 
-    async def reassign(self, inbox_id: Id, user_id: Id, reassign_id: Id, target: str) -> None:
-        body = {"inbox_id": inbox_id, "user_id": user_id, "reassign_id": reassign_id, "target": target}
+    async def mark_unread(self, inbox_id: Id, user_id: Id, target: str, *, chat_id: Id | None = None,
+                          targets: Sequence[str] | None = None) -> None:
+        await self._triage("unread", {"inbox_id": inbox_id, "user_id": user_id,
+                                      **triage_keys(chat_id, target, targets, "unread")})
+
+    async def reassign(self, inbox_id: Id, user_id: Id, reassign_id: Id, target: str, *,
+                       chat_id: Id | None = None, targets: Sequence[str] | None = None) -> None:
+        body = {"inbox_id": inbox_id, "user_id": user_id, "reassign_id": reassign_id,
+                **triage_keys(chat_id, target, targets, "reassign")}
         await self._triage("reassign", body, idempotent=False)
 
     async def transfer(self, conversation_id: Id, transfer_inbox_id: Id) -> None:

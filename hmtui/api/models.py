@@ -16,10 +16,18 @@ from typing import Any, TypeVar
 
 from hmtui.api.semantics import (
     MessageKind,
+    automated_send,
     classify_message,
     conversation_closed,
+    conversation_numbers,
     conversation_unread,
     delivery_failed,
+    failure_reason,
+    history_unavailable,
+    is_unset_id,
+    is_unset_time,
+    message_hidden,
+    status_label,
 )
 
 Id = int | str
@@ -35,7 +43,14 @@ _PLAUSIBLE_UNIX = (946684800, 32503680000)  # 2000-01-01 .. 3000-01-01
 
 def parse_datetime(value: object) -> datetime | None:
     """An aware UTC datetime from RFC 3339 (fraction and offset optional; no offset means UTC),
-    or from Unix seconds. Anything else is None."""
+    or from Unix seconds. Anything else is None, and so is the zero time (an unset time)."""
+    moment = _parse_datetime(value)
+    if moment is None or is_unset_time(moment):
+        return None
+    return moment
+
+
+def _parse_datetime(value: object) -> datetime | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
@@ -61,7 +76,10 @@ def parse_datetime(value: object) -> datetime | None:
         )
     except ValueError:
         return None
-    return moment.astimezone(timezone.utc)
+    try:
+        return moment.astimezone(timezone.utc)
+    except OverflowError:  # year 1 with a positive offset
+        return None
 
 
 def format_datetime(moment: datetime) -> str:
@@ -72,9 +90,16 @@ def format_datetime(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def parse_id(value: object) -> Id | None:
-    """Ids arrive as ints or strings; a numeric string becomes an int so both compare equal."""
+def parse_id(value: object, *, own: bool = False) -> Id | None:
+    """Ids arrive as ints or strings; a numeric string becomes an int so both compare equal.
+    An id of 0 is the backend's "no id": None, like a missing one. Only an object's `own` id
+    keeps a 0: an object that came with one is still shown, never dropped for it."""
+    if type(value) is int:  # the common case, first
+        return value if value or own else None
     if isinstance(value, bool):
+        return None
+    if is_unset_id(value) and not (own and value is not None and isinstance(value, (int, float, str))
+                                   and str(value).strip() in ("0", "0.0")):
         return None
     if isinstance(value, int):
         return value
@@ -126,7 +151,7 @@ class Inbox:
 
     @classmethod
     def from_raw(cls, raw: Mapping[str, Any]) -> Inbox | None:
-        id_ = parse_id(raw.get("id"))
+        id_ = parse_id(raw.get("id"), own=True)
         if id_ is None:
             return None
         phones = _strs(raw.get("phones"))
@@ -151,7 +176,7 @@ class TeamMember:
 
     @classmethod
     def from_raw(cls, raw: Mapping[str, Any]) -> TeamMember | None:
-        id_ = parse_id(raw.get("id"))
+        id_ = parse_id(raw.get("id"), own=True)
         if id_ is None:
             return None
         return cls(id=id_, name=_str(raw.get("name")) or "", role=_str(raw.get("role")), raw=dict(raw))
@@ -201,10 +226,13 @@ class Conversation:
     unread: bool
     last_message: str | None
     raw: Raw = field(repr=False, compare=False)
+    # Every number of the conversation: several for a group MMS (`targets`), else [target].
+    numbers: list[str] = field(default_factory=list, compare=False)
+    channel: str | None = None
 
     @classmethod
     def from_raw(cls, raw: Mapping[str, Any]) -> Conversation | None:
-        id_ = parse_id(raw.get("id"))
+        id_ = parse_id(raw.get("id"), own=True)
         if id_ is None:
             return None
         assigned = parse_id(raw.get("assigned"))
@@ -220,6 +248,8 @@ class Conversation:
             unread=conversation_unread(raw),
             last_message=_last_message_text(raw),
             raw=dict(raw),
+            numbers=conversation_numbers(raw),
+            channel=_str(raw.get("channel")),
         )
 
     @property
@@ -227,10 +257,34 @@ class Conversation:
         return conversation_closed(self.status)
 
     @property
+    def status_label(self) -> str:
+        """The status as the server says it: "open", "closed", "pending", or one we do not know."""
+        return status_label(self.status)
+
+    @property
+    def is_group(self) -> bool:
+        return len(self.numbers) > 1
+
+    @property
+    def history_unavailable(self) -> str | None:
+        """Why this conversation's history cannot be read by phone number (one line), or None."""
+        return history_unavailable(self.target, self.numbers)
+
+    def triage_refs(self) -> dict[str, Any]:
+        """What a triage call may name this conversation by besides its target (see
+        semantics.triage_keys): its id as `chat_id` when it is a real one, a group's numbers."""
+        return {"chat_id": self.id if isinstance(self.id, int) else None,
+                "targets": list(self.numbers) if self.is_group else None}
+
+    @property
     def display_name(self) -> str:
-        """The contact's name, or their number when there is none (not yet cleaned for display)."""
+        """The contact's name, or their number(s) when there is none (not yet cleaned for display)."""
         name = (self.name or "").strip()
-        return name or self.target or f"conversation {self.id}"
+        if name:
+            return name
+        if self.is_group:
+            return ", ".join(self.numbers)
+        return self.target or (self.numbers[0] if self.numbers else f"conversation {self.id}")
 
 
 @dataclass(slots=True)
@@ -250,10 +304,17 @@ class Message:
     flagged: bool
     kind: MessageKind
     raw: Raw = field(repr=False, compare=False)
+    # Not shown in the thread or the text history; kept in the cache and exports, marked.
+    hidden: bool = False
+    # The carrier's reason for a failed delivery (`raw_error`, `target_errors`), one line.
+    failure: str | None = None
+    broadcast_id: Id | None = None
+    # Sent by a broadcast or workflow (no member): the team's words, with no member to name.
+    automated: bool = False
 
     @classmethod
     def from_raw(cls, raw: Mapping[str, Any]) -> Message | None:
-        id_ = parse_id(raw.get("id"))
+        id_ = parse_id(raw.get("id"), own=True)
         if id_ is None:
             return None
         return cls(
@@ -272,11 +333,15 @@ class Message:
             flagged=_bool(raw.get("flagged")),
             kind=classify_message(raw),
             raw=dict(raw),
+            hidden=message_hidden(raw),
+            failure=failure_reason(raw),
+            broadcast_id=parse_id(raw.get("broadcast_id")),
+            automated=automated_send(raw),
         )
 
     @property
     def failed(self) -> bool:
-        return delivery_failed(self.status)
+        return delivery_failed(self.status, self.raw)
 
     @property
     def timestamp(self) -> float | None:

@@ -175,7 +175,7 @@ def _loads(text: str) -> dict[str, Any] | None:
 
 
 def _key(value: object) -> Id | None:
-    key = parse_id(value)
+    key = parse_id(value, own=True)  # a key: an id of 0 is still a key
     return _text(key) if isinstance(key, str) else key
 
 

@@ -53,6 +53,7 @@ from hmtui.fake.generate import (
     make_conversation,
     make_message,
 )
+from hmtui.fake.live import LiveMarks
 
 __all__ = [
     "HOSTILE_THREAD_INBOX",
@@ -112,6 +113,9 @@ class FakeData:
         self._next_message_id = 900_000_001
         # Newest first, like the API.
         self.conversations = sorted(self._by_id.values(), key=lambda c: (-self._updated[c["id"]], -c["id"]))
+        # What the live profile marks (groups, email, pending, ...); the tidy one ignores it.
+        self.live = LiveMarks.choose(self, self._plans)
+        self._aliases = {(self._by_id[cid]["inbox"], addr): self._by_id[cid] for cid, addr in self.live.email.items()}
 
     # ----------------------------------------------------------------- lookups
 
@@ -126,14 +130,30 @@ class FakeData:
         return type(member_id) is int and member_id in self._member_ids
 
     def find_conversation(self, inbox_id: int, target: str) -> dict[str, Any] | None:
-        return self._by_key.get((inbox_id, target))
+        conv = self._by_key.get((inbox_id, target))
+        return conv if conv is not None else self._aliases.get((inbox_id, target))
+
+    def find_group(self, inbox_id: int, targets: list[str]) -> dict[str, Any] | None:
+        """A group conversation of the live profile by its numbers (in any order)."""
+        wanted = set(targets)
+        for conv_id, numbers in self.live.groups.items():
+            conv = self._by_id[conv_id]
+            if conv["inbox"] == inbox_id and set(numbers) == wanted:
+                return conv
+        if len(wanted) == 1:
+            return self.find_conversation(inbox_id, next(iter(wanted)))
+        return None
+
+    def last_message_id(self, conv: dict[str, Any]) -> int | None:
+        messages = self._thread(conv).messages
+        return messages[-1]["id"] if messages else None
 
     def conversation_by_id(self, conversation_id: int) -> dict[str, Any] | None:
         return self._by_id.get(conversation_id)
 
     def messages_for(self, inbox_id: int, target: str) -> list[dict[str, Any]]:
         """The whole thread, oldest first (built on first access, then cached)."""
-        conv = self._by_key.get((inbox_id, target))
+        conv = self.find_conversation(inbox_id, target)
         if conv is None:
             return []
         return self._thread(conv).messages
@@ -218,6 +238,7 @@ class FakeData:
     def set_status(self, conv: dict[str, Any], status: str) -> None:
         with self.lock:
             conv["status"] = status
+            self.live.status.pop(conv["id"], None)  # a triage replaces `pending` and the like
 
     def mark_read(self, conv: dict[str, Any], now: int) -> None:
         with self.lock:

@@ -20,6 +20,11 @@ Decisions beyond the public reference:
   ``{"error": "Too Many Requests", "message": ...}``. A refused request does not use a slot (so a
   client that waits as told gets through), is counted in ``counts``, and is checked before faults
   (it consumes none).
+* ``FakeOptions.profile``: "tidy" sends every key (null when empty) and an ``unread`` bool;
+  "live" sends the same world in the shapes seen from the real backend (``hmtui.fake.live``).
+  Triage accepts ``chat_id`` for open/close and ``targets`` (a group's numbers) wherever it
+  accepts ``target``; in the live profile a group without a ``target`` has no history by
+  ``phoneNumber`` (an empty page).
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ from typing import Any, Callable, Literal
 from urllib.parse import parse_qs, urlsplit
 
 from hmtui.fake.auth import DEMO_SECRET_ID, DEMO_SECRET_KEY, AuthError, check_authorization
+from hmtui.fake import live
 from hmtui.fake.data import FakeData
 
 MAX_BODY = 1 << 20
@@ -77,6 +83,11 @@ class FakeOptions:
     feed_cursor: Literal["before", "after", "ignored"] = "before"
     # Requests served per rolling minute before a 429 (0 = no limit); see the module docstring.
     rate_limit: int = 500
+    # "tidy": every key, nulls, `unread` bools; "live": the shapes of the real backend.
+    profile: Literal["tidy", "live"] = "tidy"
+
+
+PROFILES = ("tidy", "live")
 
 
 @dataclass
@@ -313,6 +324,33 @@ class FakeHeymarket:
     ) -> dict[str, Any]:
         return self.data.add_message(inbox_id, target, text, inbound=inbound, date=date, now=self.clock())
 
+    # ------------------------------------------------------------ serialization
+    # Every object leaves through these, so the profile decides its shape in one place.
+
+    @property
+    def live(self) -> bool:
+        return self.options.profile == "live"
+
+    def shape_conversation(self, conv: dict[str, Any]) -> dict[str, Any]:
+        return live.shape_conversation(self.data.live, conv) if self.live else conv
+
+    def shape_messages(self, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if not self.live:
+            return messages
+        data, last_ids = self.data, {}
+        out = []
+        for msg in messages:
+            ref = msg.get("conversation") or {}
+            conv_id = ref.get("id")
+            if conv_id not in last_ids:
+                conv = data.conversation_by_id(conv_id) if isinstance(conv_id, int) else None
+                last_ids[conv_id] = data.last_message_id(conv) if conv is not None else None
+            out.append(live.shape_message(data.live, msg, last_ids[conv_id]))
+        return out
+
+    def shape_inboxes(self, inboxes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [live.shape_inbox(i) for i in inboxes] if self.live else inboxes
+
     # -------------------------------------------------------------- internals
 
     def _begin(self, method: str, path: str) -> tuple[int, Fault | _Response | None]:
@@ -376,7 +414,7 @@ class FakeHeymarket:
         if method == "GET":
             if path == "/v1/inboxes":
                 with data.lock:
-                    return _Response(200, _dumps(data.inboxes))
+                    return _Response(200, _dumps(self.shape_inboxes(data.inboxes)))
             if path == "/v1/team":
                 with data.lock:
                     return _Response(200, _dumps(data.team))
@@ -388,7 +426,7 @@ class FakeHeymarket:
                 if conv is None:
                     raise _not_found("conversation not found")
                 with data.lock:
-                    return _Response(200, _dumps(conv))
+                    return _Response(200, _dumps(self.shape_conversation(conv)))
         elif method == "POST":
             if path == "/v1/conversations":
                 return self._conversations(_json_body(raw), number)
@@ -440,6 +478,7 @@ class FakeHeymarket:
                 unread=unread,
                 limit=max(0, self.options.conversation_page_size),
             )
+            page = [self.shape_conversation(c) for c in page]
             return _Response(200, _dumps(self._arrange(page, False, number)))
 
     def _messages(self, query: dict[str, str], number: int) -> _Response:
@@ -454,7 +493,8 @@ class FakeHeymarket:
         if stamp is not None and not _INT.fullmatch(stamp):
             raise _bad("timestamp", "'timestamp' must be an integer (Unix seconds)")
         conv = data.find_conversation(int(inbox), phone)
-        if conv is None:
+        if conv is None or (self.live and conv["id"] in data.live.headless):
+            # A group without a `target` has no history by one phone number.
             return _Response(200, b"[]")
         with data.lock:
             page = data.message_page(
@@ -463,6 +503,7 @@ class FakeHeymarket:
                 inclusive=self.options.cursor == "inclusive",
                 limit=max(0, self.options.message_page_size),
             )
+            page = self.shape_messages(page)
             return _Response(200, _dumps(self._arrange(page, True, number)))
 
     def _count(self, body: Any) -> _Response:
@@ -555,6 +596,11 @@ class FakeHeymarket:
             conv = data.conversation_by_id(_int_field(body, "chat_id"))
             if conv is not None and conv["inbox"] != inbox_id:
                 conv = None
+        elif "target" not in body and "targets" in body:
+            targets = body["targets"]
+            if not isinstance(targets, list) or not targets or any(not isinstance(t, str) or not t for t in targets):
+                raise _bad("targets", "'targets' must be a non-empty array of numbers")
+            conv = data.find_group(inbox_id, targets)
         else:
             conv = data.find_conversation(inbox_id, _str_field(body, "target"))
         if conv is None:

@@ -36,8 +36,11 @@ def render_markdown(conversation: Conversation, messages: Sequence[Message], tz:
             last_day = key
         when = message.date.astimezone(tz).strftime("%H:%M") if message.date else "--:--"
         label = {MessageKind.INBOUND: "", MessageKind.OUTBOUND: " (team)", MessageKind.NOTE: " (private note)"}[message.kind]
+        if message.hidden:  # not shown in the app, kept here, marked
+            label += " (hidden)"
         status = f" · {one_line(message.status)}" if message.status and message.kind is MessageKind.OUTBOUND else ""
-        lines.append(f"**{one_line(message.author or '?')}**{label} · {when}{status}")
+        author = message.author or ("Team (automated)" if message.automated else "?")
+        lines.append(f"**{one_line(author)}**{label} · {when}{status}")
         lines.append("")
         body = clean_text(message.text).strip("\n")
         if body:
@@ -47,6 +50,8 @@ def render_markdown(conversation: Conversation, messages: Sequence[Message], tz:
         for url in (message.media, message.link_url):
             if url:
                 lines.append(f">\n> <{one_line(url)}>")
+        if message.failure and message.kind is not MessageKind.INBOUND:
+            lines.append(f">\n> not delivered: {one_line(message.failure, 300)}")
         lines.append("")
     return "\n".join(lines)
 

@@ -353,7 +353,7 @@ class MainScreen(Guarded, Screen[None]):
         fetch the newest page."""
         inbox_id, target = conversation.inbox_id, conversation.target
         if inbox_id is None or not target:
-            self.thread.clear_thread("This conversation has no number to load")
+            self.thread.clear_thread(conversation.history_unavailable or "This conversation has no number to load")
             return
         app = self.hm
         await self._first_frame.wait()
@@ -509,9 +509,11 @@ class MainScreen(Guarded, Screen[None]):
         conversation = self.conversation
         if conversation is not None:
             title.append(one_line(conversation.display_name, 40), "bold")
-            if conversation.target and conversation.name:
+            if conversation.is_group:
+                title.append("  " + ", ".join(format_phone(n) for n in conversation.numbers), "dim")
+            elif conversation.target and conversation.name:
                 title.append("  " + format_phone(conversation.target), "dim")
-            title.append(" · closed" if conversation.closed else " · open", "dim" if conversation.closed else "green")
+            title.append(" · " + one_line(conversation.status_label, 20), "dim" if conversation.closed else "green")
             if conversation.unread:
                 title.append(" · unread", "bold")
             if conversation.assigned is not None:
@@ -842,7 +844,7 @@ class MainScreen(Guarded, Screen[None]):
         self.triage(
             conversation,
             dataclasses.replace(conversation, status="closed" if closing else "open"),
-            lambda member: method(conversation.inbox_id, member, conversation.target or ""),
+            lambda member: method(conversation.inbox_id, member, conversation.target or "", **conversation.triage_refs()),
             done=f"{'Closed' if closing else 'Reopened'} {one_line(conversation.display_name, 40)}",
             failed="close" if closing else "reopen",
             open_delta=-1 if closing else 1,
@@ -858,7 +860,7 @@ class MainScreen(Guarded, Screen[None]):
         self.triage(
             conversation,
             dataclasses.replace(conversation, unread=not marking_read),
-            lambda member: method(conversation.inbox_id, member, conversation.target or ""),
+            lambda member: method(conversation.inbox_id, member, conversation.target or "", **conversation.triage_refs()),
             done=f"Marked {one_line(conversation.display_name, 40)} {'read' if marking_read else 'unread'}",
             failed="mark read" if marking_read else "mark unread",
             unread_delta=-1 if marking_read else 1,
@@ -885,7 +887,8 @@ class MainScreen(Guarded, Screen[None]):
                 conversation,
                 dataclasses.replace(conversation, assigned=member_id),
                 lambda member: self.hm.client.reassign(conversation.inbox_id, owner if owner is not None else member,
-                                                       member_id, conversation.target or ""),
+                                                       member_id, conversation.target or "",
+                                                       **conversation.triage_refs()),
                 done=f"Assigned {one_line(conversation.display_name, 40)} to {one_line(name, 30)}",
                 failed="reassign",
             )

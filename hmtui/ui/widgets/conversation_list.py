@@ -31,6 +31,8 @@ def conversation_title(conversation: Conversation) -> str:
     name = one_line(conversation.name)
     if name:
         return name
+    if conversation.is_group:  # a group MMS: all its numbers
+        return ", ".join(format_phone(number) for number in conversation.numbers)
     if conversation.target:
         return format_phone(conversation.target)
     return one_line(conversation.display_name)
@@ -99,7 +101,7 @@ class ConversationList(VirtualList[Conversation]):
         def matches(conversation: Conversation) -> bool:
             if query in one_line(conversation.display_name).casefold():
                 return True
-            target = conversation.target or ""
+            target = " ".join(conversation.numbers) or conversation.target or ""
             if query in target.casefold() or (digits and digits in _digits(target)):
                 return True
             snippet = conversation.last_message
@@ -139,6 +141,12 @@ class ConversationList(VirtualList[Conversation]):
             badges.append(("●", accent))
         if item.closed:
             badges.append(("closed", dim))
+        elif item.status_label.casefold() != "open":  # pending, or a status we do not know: as it is
+            badges.append((fit_cells(one_line(item.status_label), 12), dim))
+        if item.is_group:
+            badges.append((f"group of {len(item.numbers)}", dim))
+        elif item.channel and item.channel.casefold() == "email":
+            badges.append(("email", dim))
         if item.assigned is not None:
             member = one_line(self._member_names.get(item.assigned)) or one_line(item.assigned)
             badges.append((fit_cells("@" + member, 16), dim))

@@ -54,7 +54,7 @@ _STATUS_START = "start of conversation"
 _STATUS_MORE = "↑ older messages load as you scroll up"
 
 # Paragraph kinds: how a body line is styled.
-_BODY, _LINK, _MUTED = 0, 1, 2
+_BODY, _LINK, _MUTED, _ERROR = 0, 1, 2, 3
 
 _console: Console | None = None
 
@@ -123,6 +123,11 @@ def _paragraphs(message: Message) -> list[tuple[str, int, int]]:
             paras.append((line, cell_len(line), _LINK))
     if not paras:
         paras.append(("(no text)", 9, _MUTED))
+    # The carrier's reason for a failed delivery, under the words that did not arrive.
+    reason = _str_or_none(message.failure) if message.kind is MessageKind.OUTBOUND else None
+    if reason is not None:
+        line = "✗ not delivered: " + one_line(reason, 300)
+        paras.append((line, cell_len(line), _ERROR))
     return paras
 
 
@@ -223,6 +228,8 @@ class ThreadView(Guarded, ScrollView, can_focus=True):
         self._newer: list[_Entry] = []  # oldest-first
         self._newer_cum: list[int] = []
         self._by_id: dict[Id, _Entry] = {}
+        # Messages marked `hidden`: not drawn, but kept (an export writes them, marked).
+        self._hidden: dict[Id, Message] = {}
         self._top_h = 1
         self._width = 0  # the width the layout was computed for (0: not sized yet)
         self._has_thread = False
@@ -252,18 +259,30 @@ class ThreadView(Guarded, ScrollView, can_focus=True):
 
     @property
     def message_count(self) -> int:
-        return len(self._older) + len(self._newer)
+        """Loaded messages, the hidden ones included."""
+        return len(self._older) + len(self._newer) + len(self._hidden)
+
+    @property
+    def hidden_count(self) -> int:
+        return len(self._hidden)
 
     @property
     def selected_message(self) -> Message | None:
         return self._selected.message if self._selected is not None else None
 
     def messages(self) -> list[Message]:
-        """Every loaded message, oldest first."""
+        """Every loaded message, oldest first, the hidden ones included (they are not drawn)."""
+        shown = [e.message for e in reversed(self._older)] + [e.message for e in self._newer]
+        if not self._hidden:
+            return shown
+        return sorted([*shown, *self._hidden.values()], key=_sort_key)
+
+    def shown_messages(self) -> list[Message]:
+        """The loaded messages that are drawn (not the hidden ones), oldest first."""
         return [e.message for e in reversed(self._older)] + [e.message for e in self._newer]
 
     def has_message(self, message_id: Id) -> bool:
-        return message_id in self._by_id
+        return message_id in self._by_id or message_id in self._hidden
 
     def set_member_names(self, names: Mapping[Id, str]) -> None:
         self._member_names = dict(names)
@@ -272,6 +291,7 @@ class ThreadView(Guarded, ScrollView, can_focus=True):
 
     def set_thread(self, messages: Sequence[Message], *, contact: str, at_start: bool = False) -> None:
         """Show a conversation (replacing any other), at its newest message."""
+        self._hidden = {}
         entries = self._new_entries(messages, set())
         self._older, self._older_cum = [], []
         self._newer, self._newer_cum = [], []
@@ -303,6 +323,7 @@ class ThreadView(Guarded, ScrollView, can_focus=True):
         self._older, self._older_cum = [], []
         self._newer, self._newer_cum = [], []
         self._by_id = {}
+        self._hidden = {}
         self._strips.clear()
         self._has_thread = False
         self._placeholder = one_line(placeholder)
@@ -725,6 +746,7 @@ class ThreadView(Guarded, ScrollView, can_focus=True):
             _BODY: base,
             _LINK: base + self._style("thread-view--link"),
             _MUTED: base + self._style("thread-view--muted"),
+            _ERROR: base + self._style("thread-view--failed"),
         }
         for text, length, para_kind in entry.paras:
             style = styles[para_kind]
@@ -751,6 +773,8 @@ class ThreadView(Guarded, ScrollView, can_focus=True):
             text.append(author, kind_style)
         else:
             text.append(author, kind_style)
+        if kind is MessageKind.OUTBOUND and getattr(message, "broadcast_id", None) is not None:
+            text.append(" · broadcast", meta)
         text.append(" · ", meta)
         text.append(time, meta)
         status = _str_or_none(message.status)
@@ -769,6 +793,8 @@ class ThreadView(Guarded, ScrollView, can_focus=True):
                 author = _str_or_none(self._member_names.get(message.user))  # type: ignore[arg-type]
             except TypeError:
                 author = None
+        if author is None and kind is MessageKind.OUTBOUND and getattr(message, "automated", False):
+            author = "Team (automated)"  # a broadcast or workflow: the team's words, no member
         if author is None and kind is MessageKind.INBOUND:
             author = self._contact or None
         return one_line(author, 60) if author else "unknown"
@@ -849,10 +875,13 @@ class ThreadView(Guarded, ScrollView, can_focus=True):
             if not isinstance(message, Message):
                 continue
             try:
-                if message.id in loaded or message.id in seen:
+                if message.id in loaded or message.id in seen or message.id in self._hidden:
                     continue
                 seen.add(message.id)
             except TypeError:  # an unhashable id
+                continue
+            if message.hidden:
+                self._hidden[message.id] = message
                 continue
             fresh.append(message)
         fresh.sort(key=_sort_key)
