@@ -130,10 +130,11 @@ def _fake_options(p: argparse.ArgumentParser) -> None:
 def _fake_limit_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rate-limit", metavar="N", type=_non_negative_int, default=500,
                    help="requests per rolling minute before a 429 (default: 500, Heymarket's; 0: no limit)")
-    p.add_argument("--count-filters", action=argparse.BooleanOptionalAction, default=True,
-                   help="whether /v1/conversations/count honours its filters (default: yes)")
-    p.add_argument("--count-shape", choices=("number", "string", "object"), default="number",
-                   help="how /v1/conversations/count answers (default: number)")
+    p.add_argument("--count-filters", action=argparse.BooleanOptionalAction, default=None,
+                   help="whether /v1/conversations/count honours its filters "
+                        "(default: yes, but no with --profile live)")
+    p.add_argument("--count-shape", choices=("number", "string", "object"), default=None,
+                   help="how /v1/conversations/count answers (default: number; string with --profile live)")
     p.add_argument("--feed-cursor", choices=("before", "after"), default="before",
                    help="which side of created_at /v1/messages/all answers (default: before)")
 

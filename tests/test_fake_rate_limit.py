@@ -216,7 +216,7 @@ def test_fake_server_command_takes_the_new_flags(isolated_env) -> None:
         0, False, "object", "after")
     defaults = _fake_server(build_parser().parse_args(["demo"])).options
     assert (defaults.rate_limit, defaults.count_filters, defaults.count_shape, defaults.feed_cursor) == (
-        500, True, "number", "before")
+        500, None, None, "before")  # None: the profile decides (tests/test_live_profile.py)
     result = run_cli("fake-server", "--rate-limit", "-1", env=isolated_env)
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
     assert "--rate-limit" in result.stderr and "must be 0 or more" in result.stderr

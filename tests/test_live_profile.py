@@ -236,3 +236,25 @@ async def test_the_cache_and_the_export_keep_hidden_messages_marked(shared_serve
     markdown = render_markdown(conversation, ordered, timezone.utc)
     assert "(hidden)" in markdown and "not delivered: 300" in markdown
     assert isinstance(conversation, Conversation)
+
+
+async def test_the_count_is_a_team_wide_string_and_the_feed_is_in_live_shapes(server) -> None:
+    """The notes: the count endpoint answers the team's total as a bare string, whatever the
+    filters; /v1/messages/all sends its messages in the same shapes as /v1/messages."""
+    import httpx
+
+    from hmtui.api.counts import probe_count_filters
+
+    token_client = client_for(server)
+    headers = {"Authorization": f"Bearer {token_client.signer.token()}"}
+    with httpx.Client(base_url=server.url, headers=headers) as raw:
+        one = raw.post("/v1/conversations/count", json={"filters": {"inboxes": [server.data.inboxes[0]["id"]]}})
+        total = raw.post("/v1/conversations/count", json={})
+        assert one.json() == total.json() == str(len(server.data.conversations))
+        feed = raw.post("/v1/messages/all", json={"limit": 30}).json()
+    assert feed and all(None not in m.values() for m in feed)  # empty fields left out, not null
+    assert all("unread" not in (m.get("conversation") or {}) for m in feed)
+    async with token_client as client:
+        assert await client.count_conversations() == len(server.data.conversations)
+        trust = await probe_count_filters(client, [i["id"] for i in server.data.inboxes])
+    assert not trust.trusted()  # a badge must not use it

@@ -75,9 +75,10 @@ class FakeOptions:
     order: Literal["newest", "oldest", "shuffled"] = "newest"
     latency: float = 0.0
     # POST /v1/conversations/count: honour `filters`, or answer the team-wide total whatever
-    # they say (as the live server is suspected to); and the answer's shape.
-    count_filters: bool = True
-    count_shape: Literal["number", "string", "object"] = "number"
+    # they say (as the live server is suspected to); and the answer's shape. None: the profile
+    # decides (tidy: filters honoured, a number; live: filters ignored, a bare string).
+    count_filters: bool | None = None
+    count_shape: Literal["number", "string", "object"] | None = None
     # POST /v1/messages/all: "before" = only messages created before `created_at`; "after" =
     # on and after it; "ignored" (tests only) = the cursor changes nothing.
     feed_cursor: Literal["before", "after", "ignored"] = "before"
@@ -522,7 +523,8 @@ class FakeHeymarket:
             raise _bad("filters.inboxes", "'filters.inboxes' must be an array of inbox ids")
         closed = _bool_filter(filters, "closed")
         unread = _bool_filter(filters, "unread")
-        if not self.options.count_filters:
+        honoured = self.options.count_filters
+        if not (honoured if honoured is not None else not self.live):
             inboxes, closed, unread = None, None, None
         with data.lock:
             scope = inboxes if inboxes else [i["id"] for i in data.inboxes]
@@ -530,7 +532,7 @@ class FakeHeymarket:
                 scope, before=before, inclusive=self.options.cursor == "inclusive",
                 closed=closed, unread=unread, limit=len(data.conversations),
             ))
-        shape = self.options.count_shape
+        shape = self.options.count_shape or ("string" if self.live else "number")
         return _json(200, str(n) if shape == "string" else {"count": n} if shape == "object" else n)
 
     def _messages_all(self, body: Any) -> _Response:
@@ -566,7 +568,7 @@ class FakeHeymarket:
                     rows = [r for r in rows if (r[3] >= cursor) == after]
                     hi = len(rows)
             page = rows[lo : min(hi, lo + limit)] if ascending else rows[max(lo, hi - limit) : hi][::-1]
-            return _json(200, [r[2] for r in page])
+            return _json(200, self.shape_messages([r[2] for r in page]))
 
     def _triage(self, action: str, body: Any) -> None:
         data = self.data
