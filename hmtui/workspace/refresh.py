@@ -317,7 +317,7 @@ class Refresher:
     async def cycle(self, *, force: bool = False) -> None:
         """One refresh. `force` (the user's `r`) refreshes every part now, once."""
         now = self.clock()
-        if force or self._is_due("inboxes", now, self.cadence.inboxes_every):
+        if force or not self.inboxes or self._is_due("inboxes", now, self.cadence.inboxes_every):
             with self.background():
                 inboxes = await self.source.inboxes()
             self._set_inboxes(inboxes, announce=True)
