@@ -376,7 +376,7 @@ class Refresher:
                 return
 
     def _set_inboxes(self, inboxes: Sequence[Inbox], *, announce: bool) -> None:
-        changed = [(i.id, i.name) for i in inboxes] != [(i.id, i.name) for i in self.inboxes]
+        changed = list(inboxes) != self.inboxes  # members, names, phones: what the screen shows
         self.inboxes = list(inboxes)
         known = {i.id for i in self.inboxes}
         for inbox_id in list(self.tallies):
