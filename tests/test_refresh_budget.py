@@ -255,3 +255,16 @@ async def test_no_toast_for_the_backlog_nor_for_the_conversation_on_screen() -> 
             await refresher.cycle()
             assert [t.conversation_id for t in recorder.toasts] == [other["id"]]
             assert server.counts["GET /v1/messages"] == 1  # the open thread was refreshed at once
+
+
+async def test_a_server_without_a_usable_count_endpoint_falls_back_to_paging() -> None:
+    from hmtui.fake.server import Fault
+
+    with big_server(inboxes=4, open_per_inbox=0) as server:  # the small seeded team
+        server.inject(Fault(kind="malformed", path="/v1/conversations/count", every=1))
+        async with refresher_for(server) as (refresher, recorder, _, _):
+            await refresher.start()
+            assert refresher.started and server.counts["POST /v1/conversations"] > 0
+            for inbox in server.data.inboxes:
+                counts = recorder.counts[inbox["id"]]
+                assert (counts.open, counts.unread) == _open_unread(server, inbox["id"])
