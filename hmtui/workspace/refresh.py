@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any, ContextManager, Protocol
 
 from hmtui.api.counts import CountTrust, probe_count_filters
+from hmtui.api.errors import BadRequestError, ForbiddenError, MalformedResponseError, NotFoundError
 from hmtui.api.feed import TeamFeed, message_conversation
 from hmtui.api.models import Conversation, Id, Inbox, Message
 from hmtui.api.paging import Pager
@@ -266,8 +267,12 @@ class Refresher:
     async def _probe(self) -> None:
         if self.trust is not None:
             return
-        with self.background():
-            self.trust = await probe_count_filters(self.source, [i.id for i in self.inboxes])  # type: ignore[arg-type]
+        try:
+            with self.background():
+                self.trust = await probe_count_filters(self.source, [i.id for i in self.inboxes])  # type: ignore[arg-type]
+        except (NotFoundError, BadRequestError, ForbiddenError, MalformedResponseError):
+            # No usable count endpoint on this server: badges come from paging (and the feed).
+            self.trust = CountTrust()
 
     def _endpoint(self) -> bool:
         trust = self.trust
