@@ -28,6 +28,10 @@ Figures (JSON keys; N is the long size, 20,000, or 2,000 with --quick):
   (``hmtui.bench_rss``; not the parent's ``RUSAGE_CHILDREN``, which on Linux keeps the size of
   the forked benchmark across ``exec``). Target ≤ 150. ``full_gc_ms``: one full garbage
   collection in that process, the occasional pause a big thread costs (no target).
+* ``idle_requests_per_minute``: requests an idle client makes in its worst simulated minute after
+  the start count, against a 12-inbox team (10 inboxes with 300 open conversations each), with the
+  workspace's real ``Refresher`` on an in-process fake server (count endpoint filters ignored and
+  honoured; the worse is kept). Target ≤ 30. ``idle_minutes``: the minutes measured.
 
 "Repainted" is timed precisely: the screen's ``_compositor_refresh`` is hooked and the clock stops
 at the end of the first refresh after the action (the key binding's action, ``prepend`` or
@@ -78,7 +82,9 @@ TARGETS: dict[str, tuple[str, float]] = {
     "peak_rss_mb": ("<=", 150.0),
     "warm_start_ratio": ("<=", 1.5),
     "search_ms": ("<=", 50.0),
+    "idle_requests_per_minute": ("<=", 30.0),
 }
+IDLE_INBOXES, IDLE_BIG_INBOXES, IDLE_OPEN_PER_INBOX = 12, 10, 300
 SEARCH_MESSAGES = 100_000
 SEARCH_QUERIES = ("order", "refund", "tracking moved", "jacket", "photo damage", "canada", "warranty", "NW-192432")
 
@@ -99,7 +105,7 @@ class Plan:
 FULL = Plan(large=20_000, scroll_rounds=6, scroll_repeat=2, prepend_rounds=9, open_rounds=9, cold_rounds=7, quick=False)
 QUICK = Plan(large=2_000, scroll_rounds=2, scroll_repeat=1, prepend_rounds=3, open_rounds=2, cold_rounds=2, quick=True)
 
-FIGURES = ("scroll", "prepend", "export", "cold", "rss", "warm", "search")
+FIGURES = ("scroll", "prepend", "export", "cold", "rss", "warm", "search", "idle")
 
 
 def figure_keys(large: int, small: int = SMALL) -> list[str]:
@@ -112,6 +118,7 @@ def figure_keys(large: int, small: int = SMALL) -> list[str]:
         "cold_start_ratio", "cold_start_s", "import_floor_s", "cold_start_demo_s",
         "peak_rss_mb", "rss_messages", "full_gc_ms",
         "warm_start_ratio", "warm_start_s", "search_ms", "search_messages",
+        "idle_requests_per_minute", "idle_minutes",
     ]
 
 
@@ -713,6 +720,71 @@ def bench_search(plan: Plan, results: dict[str, Any]) -> None:
          f"(p95 {results['search_ms_p95']:.1f} ms)")
 
 
+def bench_idle(plan: Plan, results: dict[str, Any]) -> None:
+    """Requests an idle client makes per minute against a 12-inbox team (10 inboxes with 300 open
+    conversations each): the workspace's real `Refresher`, in simulated time, on an in-process
+    fake server whose request counts are read. The worst minute after the start count, with the
+    count endpoint ignoring its filters (as the live server is suspected to) and honouring them."""
+    from hmtui.fake.bigteam import grow_team
+    from hmtui.ui.scenes import ANCHOR, SEED
+    from hmtui.fake import FakeHeymarket, FakeOptions
+
+    minutes = 3 if plan.quick else 15
+    worst = 0
+    for count_filters in (False, True):
+        server = FakeHeymarket(seed=SEED, anchor=ANCHOR, options=FakeOptions(count_filters=count_filters))
+        grow_team(server.data, inboxes=IDLE_INBOXES, big=IDLE_BIG_INBOXES, open_per_inbox=IDLE_OPEN_PER_INBOX)
+        server.start()
+        try:
+            per_minute = asyncio.run(_idle_minutes(server, minutes))
+        finally:
+            server.stop()
+        worst = max(worst, *per_minute)
+        _log(f"idle: {per_minute} requests a minute (count filters {'honoured' if count_filters else 'ignored'})")
+    results["idle_requests_per_minute"] = worst
+    results["idle_minutes"] = minutes
+
+
+async def _idle_minutes(server: Any, minutes: int) -> list[int]:
+    import httpx
+
+    from hmtui.api import Credentials, HeymarketClient, RetryPolicy
+    from hmtui.workspace.refresh import Refresher
+
+    now = [0.0]
+
+    async def sleep(delay: float) -> None:
+        now[0] += max(0.0, delay)
+        await asyncio.sleep(0)
+
+    client = HeymarketClient(Credentials(server.secret_id, server.secret_key), base_url=server.url,
+                             retry=RetryPolicy(attempts=2), timeout=httpx.Timeout(30.0))
+    try:
+        inboxes = await client.inboxes()
+        inbox = inboxes[0]
+        member = inbox.members[0] if inbox.members else None
+        shown = (await client.conversations(inbox.id, member, closed=False))[0]
+
+        async def list_head() -> None:  # what the screen's list head refresh asks
+            await client.conversations(inbox.id, member, closed=False)
+
+        async def thread() -> None:  # what the open thread's refresh asks
+            await client.messages(inbox.id, shown.target or "")
+
+        refresher = Refresher(client, member_for=lambda i: i.members[0] if i.members else None,
+                              clock=lambda: now[0], sleep=sleep, list_head=list_head, thread=thread,
+                              current=lambda: shown, selected=lambda: inbox.id)
+        await refresher.start(inboxes)
+        counts: list[int] = []
+        for _ in range(minutes):
+            server.reset_counts()
+            await refresher.run(60.0)
+            counts.append(sum(server.counts.values()))
+        return counts
+    finally:
+        await client.aclose()
+
+
 # ----------------------------------------------------------------------------- report
 
 
@@ -769,6 +841,9 @@ def table(results: dict[str, Any]) -> str:
     if "search_ms" in results:
         add(f"Full-text search over {results['search_messages']:,} cached messages", "search_ms",
             f"{results['search_ms']:.1f} ms (p95 {results['search_ms_p95']:.1f} ms)")
+    if "idle_requests_per_minute" in results:
+        add(f"Idle requests a minute, {IDLE_INBOXES} inboxes (worst of {results['idle_minutes']} min)",
+            "idle_requests_per_minute", f"{results['idle_requests_per_minute']}")
     if "peak_rss_mb" in results:
         add(f"Peak RSS, {results['rss_messages']:,} messages loaded", "peak_rss_mb", f"{results['peak_rss_mb']:.0f} MiB")
         add("One full garbage collection then (a pause)", "full_gc_ms", f"{results['full_gc_ms']:.0f} ms")
@@ -799,6 +874,8 @@ def run(plan: Plan, which: set[str]) -> dict[str, Any]:
         bench_search(plan, results)
     if "export" in which:
         asyncio.run(bench_export(results))
+    if "idle" in which:
+        bench_idle(plan, results)
     results["targets"] = {k: {"op": op, "value": v, "met": _met(k, results[k]) == "yes"}
                           for k, (op, v) in TARGETS.items() if k in results}
     results["sizes"] = {"large": plan.large, "small": SMALL}

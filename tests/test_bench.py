@@ -42,6 +42,8 @@ def test_quick_benchmark_writes_every_figure(tmp_path: Path) -> None:
     assert figures["export_min_requests"] == math.ceil(figures["export_messages"] / 50)
     assert figures["request_ratio"] == figures["export_requests"] / figures["export_min_requests"]
     assert 1.0 <= figures["request_ratio"] <= 1.1
+    # Simulated time and counted requests: deterministic too.
+    assert figures["idle_requests_per_minute"] <= TARGETS["idle_requests_per_minute"][1]
 
     assert figures["quick"] is True
     assert figures["sizes"] == {"large": QUICK.large, "small": SMALL}
@@ -53,7 +55,7 @@ def test_quick_benchmark_writes_every_figure(tmp_path: Path) -> None:
     # The printed Markdown table, ready for the README.
     printed = result.stdout
     assert printed.startswith("| Figure | Value | Target | Met? |")
-    for label in ("Scroll latency", "Prepend", "Open the long thread", "Cold start", "Export requests", "Peak RSS"):
+    for label in ("Scroll latency", "Prepend", "Open the long thread", "Cold start", "Export requests", "Peak RSS", "Idle requests"):
         assert label in printed
     assert "Machine: " in printed
     assert table(figures) == printed.rstrip("\n")

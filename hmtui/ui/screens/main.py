@@ -35,13 +35,12 @@ from hmtui.ui.widgets.conversation_list import ConversationList
 from hmtui.ui.widgets.inbox_sidebar import InboxSidebar, format_phone
 from hmtui.ui.widgets.status_line import StatusLine
 from hmtui.ui.widgets.thread_view import ThreadView
+from hmtui.workspace.refresh import Refresher
 
 if TYPE_CHECKING:
     from hmtui.ui.app import HmtuiApp
 
 STATUS_FILTERS = {"open": False, "closed": True, "all": None}
-# Badge counts page through at most this many conversations per inbox and filter ("200+").
-COUNT_LIMIT = 200
 # How long the cursor must rest on a row before its thread (or inbox) is fetched.
 PREVIEW_DELAY = 0.15
 NARROW_WIDTH = 100
@@ -93,9 +92,8 @@ class MainScreen(Guarded, Screen[None]):
         self._find_timer: Timer | None = None
         self._first_frame = asyncio.Event()
         self._inbox_timer: Timer | None = None
-        # conversation id -> its last inbound time, from the previous unread scan: what is new since.
-        self._inbound_seen: dict[Id, float] = {}
-        self._scanned_once: set[Id] = set()
+        self._refresher: Refresher | None = None
+        self._counting = False
 
     @property
     def hm(self) -> HmtuiApp:
@@ -953,7 +951,7 @@ class MainScreen(Guarded, Screen[None]):
         if self.conversation is not None and self.conversation.id == before.id:
             self.conversation = after
             self._update_thread_title()
-        self._adjust_counts(before.inbox_id, open_delta, unread_delta)
+        self._adjust_counts(before, after)
         self.run_triage(before, after, call, member, done, failed, open_delta, unread_delta, snapshot)
 
     @work(group="triage", exit_on_error=False)
@@ -971,7 +969,7 @@ class MainScreen(Guarded, Screen[None]):
             if self.conversation is not None and self.conversation.id == before.id:
                 self.conversation = before
                 self._update_thread_title()
-            self._adjust_counts(before.inbox_id, -open_delta, -unread_delta)
+            self._adjust_counts(after, before)
             self.notify(f"Could not {failed} {one_line(before.display_name, 40)}: {error}", severity="error",
                         markup=False, timeout=8)
             self.hm.report_error(error, toast=False)
@@ -982,15 +980,9 @@ class MainScreen(Guarded, Screen[None]):
     def _inbox_of(self, conversation: Conversation) -> Inbox | None:
         return next((i for i in self.inboxes if i.id == conversation.inbox_id), self.inbox)
 
-    def _adjust_counts(self, inbox_id: Id | None, open_delta: int, unread_delta: int) -> None:
-        if inbox_id is None or not (open_delta or unread_delta):
-            return
-        open_count, unread_count = self.sidebar.counts(inbox_id)
-        self.sidebar.set_counts(
-            inbox_id,
-            open=None if open_count is None else max(0, open_count + open_delta),
-            unread=None if unread_count is None else max(0, unread_count + unread_delta),
-        )
+    def _adjust_counts(self, before: Conversation, after: Conversation) -> None:
+        """The badges follow this client's own triage at once (the refresher redraws them)."""
+        self.refresher.note_triage(before, after)
 
     # -- other actions ---------------------------------------------------------------------------
 
@@ -1061,28 +1053,39 @@ class MainScreen(Guarded, Screen[None]):
 
     @work(exclusive=True, group="refresh", exit_on_error=False)
     async def refresh_now(self) -> None:
-        await self.refresh_all()
+        await self.refresh_all(force=True)
 
-    # -- background refresh ----------------------------------------------------------------------
+    # -- background refresh: the workspace's Refresher decides what to ask, and when --------
 
-    async def refresh_all(self) -> None:
-        """One refresh: inboxes and their badges, the list's newest page, the open thread's new messages."""
+    @property
+    def refresher(self) -> Refresher:
+        if self._refresher is None:
+            from hmtui.ui.refresh_view import ScreenRefreshObserver
+
+            self._refresher = Refresher(
+                self.hm.client,
+                member_for=self.acting_member,
+                observer=ScreenRefreshObserver(self),
+                list_head=self._refresh_list_head,
+                thread=self._refresh_thread,
+                current=lambda: self.conversation,
+                selected=lambda: self.inbox.id if self.inbox is not None else None,
+                background=background,  # its requests yield to keys (hmtui/api/limiter.py)
+            )
+        return self._refresher
+
+    async def refresh_all(self, *, force: bool = False) -> None:
+        """One refresh cycle (the refresher keeps it within budget); `force` (the `r` key)
+        refreshes the inboxes, the list head and the open thread now."""
         app = self.hm
         app.client.signer.token()  # keep the JWT fresh even when idle
         self.status.start("refresh", "refreshing…")
         try:
-            inboxes = await app.client.inboxes()
-            app.cache("put_inboxes", inboxes)
-            if self.inbox is None:  # we started offline with nothing cached: start now
-                self._start_on(inboxes)
-                self.load_team()
-            else:
-                self._set_inboxes(inboxes)
-            await self._refresh_list_head()
-            await self._refresh_thread()
-            await self._scan_counts()
+            await self.refresher.cycle(force=force)
         finally:
             self.status.stop("refresh")
+        if not self.refresher.started and not self._counting and self.inboxes:
+            self.scan_counts()  # the count at start failed or never ran (offline): now
         app.report_success()
         self.status.set_refreshed(app.clock())
 
@@ -1123,41 +1126,13 @@ class MainScreen(Guarded, Screen[None]):
 
     @work(exclusive=True, group="counts", exit_on_error=False)
     async def scan_counts(self) -> None:
-        await self._scan_counts()
-
-    async def _scan_counts(self) -> None:
-        """Badge counts for every inbox, and a toast for each new inbound message elsewhere.
-        The first scan of an inbox only learns what is there: the backlog raises no toast."""
-        with background():  # the badge scan pages every inbox: it must not hold a key's request up
-            results = await asyncio.gather(*(self._count_inbox(inbox) for inbox in self.inboxes), return_exceptions=True)
-        errors = [r for r in results if isinstance(r, BaseException)]
-        if errors:
-            raise errors[0]
-
-    async def _count_inbox(self, inbox: Inbox) -> None:
-        member = self.acting_member(inbox)
-        if member is None:
-            return
-        client = self.hm.client
-        open_count, open_more = await _count(client.conversation_pager(inbox.id, member, closed=False))
-        unread_items: list[Conversation] = []
-        pager = client.conversation_pager(inbox.id, member, unread=True)
-        while not pager.exhausted and len(unread_items) < COUNT_LIMIT:
-            unread_items.extend(c for c in await pager.older() if c.unread)
-        self.sidebar.set_counts(inbox.id, open=open_count, unread=len(unread_items),
-                                more=open_more or not pager.exhausted)
-        first_scan = inbox.id not in self._scanned_once
-        self._scanned_once.add(inbox.id)
-        for conversation in unread_items:
-            last = _last_inbound(conversation)
-            seen = self._inbound_seen.get(conversation.id)
-            self._inbound_seen[conversation.id] = last
-            if first_scan or (seen is not None and last <= seen):
-                continue
-            if self.conversation is not None and self.conversation.id == conversation.id:
-                continue  # it is on screen already
-            self.notify(f"New message from {one_line(conversation.display_name, 40)} in {one_line(inbox.name, 30)}",
-                        title="New message", markup=False)
+        """The feed's starting point (no toasts for the backlog) and every inbox's badges, paced;
+        from then on the refresh cycle keeps them."""
+        self._counting = True
+        try:
+            await self.refresher.start(self.inboxes)
+        finally:
+            self._counting = False
 
 
 def _order(hit: tuple[float, Id]) -> tuple[float, int, int | str]:
@@ -1181,17 +1156,3 @@ def _settle_history() -> None:
 def _release_history() -> None:
     """Let a thread that is being replaced be collected."""
     gc.unfreeze()
-
-
-async def _count(pager: Pager[Conversation]) -> tuple[int, bool]:
-    total = 0
-    while not pager.exhausted and total < COUNT_LIMIT:
-        total += len(await pager.older())
-    return min(total, COUNT_LIMIT), not pager.exhausted
-
-
-def _last_inbound(conversation: Conversation) -> float:
-    value = conversation.raw.get("last_inbound")
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    return conversation.updated.timestamp() if conversation.updated else 0.0
