@@ -199,7 +199,10 @@ def test_unreachable_server(isolated_env, tmp_path) -> None:
     os.chmod(tmp_path / "config.toml", 0o600)
     env = {**isolated_env, "HEYMARKET_SECRET_ID": "x", "HEYMARKET_SECRET_KEY": "y",
            "HEYMARKET_BASE_URL": f"http://127.0.0.1:{port}"}
-    err = assert_one_line_error(run_cli("inboxes", env=env))
+    result = run_cli("inboxes", env=env)
+    notice, _, error = result.stderr.partition("\n")  # the retry notice first (test_cli_polish)
+    assert notice == f"hmtui: cannot reach 127.0.0.1:{port}, retrying…"
+    err = assert_one_line_error(subprocess.CompletedProcess(result.args, result.returncode, result.stdout, error))
     assert f"cannot reach 127.0.0.1:{port}" in err
 
 
