@@ -73,6 +73,8 @@ def test_conversations_lines_fit_columns_or_100_when_piped(shared_server, isolat
         assert len(lines) > 5
         assert max(text_cells(line) for line in lines) <= width, (width, max(lines, key=text_cells))
         assert lines[0].startswith("ID")
+        # The names and messages were cut, not the line: every row keeps its whole date.
+        assert all(re.search(r"  \d{4}-\d\d-\d\d \d\d:\d\d  ", line) for line in lines[1:]), width
 
 
 # -- 13 and 14: say when nothing was found -----------------------------------------------------
