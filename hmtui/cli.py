@@ -266,7 +266,9 @@ class RetryNotice:
         if self.told:
             return
         self.told = True
-        if isinstance(event.error, (NetworkError, ApiTimeoutError)):
+        if isinstance(event.error, ApiTimeoutError):  # before NetworkError: it may be one
+            text = f"{self.host} did not answer in time, retrying…"
+        elif isinstance(event.error, NetworkError):
             text = f"cannot reach {self.host}, retrying…"
         else:
             text = f"{one_line(event.error, 120)}, retrying…"
@@ -392,7 +394,7 @@ def print_inboxes(inboxes: Sequence[Inbox], out: TextIO) -> None:
     # The app's formatter, and every number the inbox has (the app shows "+N" for the others).
     rows = [[str(i.id), i.name, ", ".join(format_phone(p) for p in inbox_numbers(i.phone, i.phones)),
              str(len(i.members))] for i in inboxes]
-    write_table(["ID", "NAME", "PHONES", "MEMBERS"], rows, out, width=table_width(out), shrink=(1, 2))
+    write_table(["ID", "NAME", "PHONE", "MEMBERS"], rows, out, width=table_width(out), shrink=(1, 2))
 
 
 async def cmd_conversations(client: HeymarketClient, config: Config, args: argparse.Namespace) -> int:

@@ -11,7 +11,7 @@ import socket
 from collections import Counter
 from pathlib import Path
 
-from hmtui.api import NetworkError, RateLimitedError, RetryEvent
+from hmtui.api import ApiTimeoutError, NetworkError, RateLimitedError, RetryEvent
 from hmtui.cache import Store, store_path
 from hmtui.cli import RetryNotice, text_cells, write_table
 from hmtui.phones import format_phone
@@ -170,6 +170,9 @@ def test_retry_notice_is_one_line_once_per_command() -> None:
     for retry in (1, 2, 3):
         notice(RetryEvent("GET", "/v1/inboxes", retry, 1.0, error))
     assert out.getvalue() == "hmtui: cannot reach api.example.com, retrying…\n"
+    slow = io.StringIO()
+    RetryNotice(slow, "h")(RetryEvent("GET", "/", 1, 1.0, ApiTimeoutError("timed out", method="GET", path="/")))
+    assert slow.getvalue() == "hmtui: h did not answer in time, retrying…\n"
     other = io.StringIO()
     RetryNotice(other, "h")(RetryEvent("GET", "/v1/inboxes", 1, 1.0, RateLimitedError("rate limited")))
     assert other.getvalue().count("\n") == 1 and "retrying…" in other.getvalue()
@@ -201,7 +204,7 @@ def test_inboxes_shows_every_number_formatted_like_the_app(shared_server, isolat
     result = run_cli("inboxes", env=no_columns(env_for(shared_server, isolated_env)))
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0].split() == ["ID", "NAME", "PHONES", "MEMBERS"]
+    assert lines[0].split() == ["ID", "NAME", "PHONE", "MEMBERS"]
     billing = next(line for line in lines if line.startswith("503"))
     assert "+1 415 555 0177, +1 888 555 0134" in billing
     assert "+1 415 555 0100" in result.stdout and "14155550100" not in result.stdout
