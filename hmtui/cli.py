@@ -7,16 +7,20 @@ import asyncio
 import codecs
 import logging
 import os
+import shutil
 import signal
 import sys
 import threading
+import unicodedata
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any, NoReturn, TextIO
+from urllib.parse import urlsplit
 
 from hmtui import __version__
 from hmtui.api import (
     ApiError,
+    ApiTimeoutError,
     Conversation,
     Credentials,
     HeymarketClient,
@@ -24,16 +28,19 @@ from hmtui.api import (
     Inbox,
     Message,
     MessageKind,
+    NetworkError,
+    RetryEvent,
     RetryPolicy,
     normalize_phone,
 )
 from hmtui.api.client import url_has_credentials, validate_base_url
 from hmtui.api.limiter import RequestLimiter
 from hmtui.api.models import parse_id
-from hmtui.cache import Store
+from hmtui.cache import Store, cache_dir, cache_files, clear_files, file_info, store_path
 from hmtui.cache.search import parse_query
 from hmtui.config import Config, ConfigError, load_config, log_dir
 from hmtui.logs import setup_logging
+from hmtui.phones import format_phone, inbox_numbers
 from hmtui.safe_text import clean_text, dumps_terminal_safe, one_line
 
 log = logging.getLogger("hmtui.cli")
@@ -97,7 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="JSON Lines: one raw message object per line")
 
     p = sub.add_parser("cache", parents=[sub_common], help="the local cache: where it is and what it holds")
-    p.add_argument("action", choices=("info", "clear"), help="info: path, size and counts; clear: delete it")
+    p.add_argument("action", choices=("info", "clear"),
+                   help="info: every cache file with its size and counts; clear: delete this account's cache")
+    p.add_argument("--all", action="store_true", help="with clear: delete every cache file, of every account")
 
     p = sub.add_parser("fake-server", parents=[sub_common], help="run the built-in fake Heymarket server")
     _fake_options(p)
@@ -244,7 +253,9 @@ def _dispatch(args: argparse.Namespace) -> int:
     if command == "demo":
         setup_logging(log_dir(), debug=args.debug)
         return run_demo(args)
-    if command in ("search", "cache"):
+    if command == "cache":
+        return run_cache_command(args, _load(args, need_credentials=False))
+    if command == "search":
         return run_cache_command(args, _load(args))
     config = _load(args)
     handlers: dict[str | None, Callable[[HeymarketClient, Config, argparse.Namespace], Awaitable[int]]] = {
@@ -256,7 +267,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     return asyncio.run(_with_client(config, args, handlers[command]))
 
 
-def _load(args: argparse.Namespace) -> Config:
+def _load(args: argparse.Namespace, *, need_credentials: bool = True) -> Config:
     config = load_config()
     if args.base_url:
         config.base_url = args.base_url
@@ -270,7 +281,7 @@ def _load(args: argparse.Namespace) -> Config:
     setup_logging(log_dir(), debug=args.debug, secrets=[config.secret_key or ""])
     for warning in config.warnings:
         print(f"hmtui: warning: {warning}", file=sys.stderr)
-    if not config.has_credentials:
+    if need_credentials and not config.has_credentials:
         raise ConfigError(config.missing_credentials_message())
     return config
 
@@ -284,8 +295,10 @@ async def _with_client(config: Config, args: argparse.Namespace,
     # budget. A one-shot command (a `history` export) runs to completion at the pace the server
     # allows, slowed only by its 429s (Retry-After is honoured).
     limiter = RequestLimiter(config.max_requests_per_minute) if handler is cmd_tui else None
+    # The TUI shows retries itself; a CLI command says once that it is still trying.
+    on_retry = None if handler is cmd_tui else RetryNotice(sys.stderr, urlsplit(validate_base_url(config.base_url)).netloc)
     async with HeymarketClient(credentials, base_url=config.base_url, timeout=config.http_timeout(),
-                               retry=retry, limiter=limiter) as client:
+                               retry=retry, limiter=limiter, on_retry=on_retry) as client:
         return await handler(client, config, args)
 
 
@@ -299,41 +312,102 @@ def open_store(config: Config, args: argparse.Namespace) -> Store | None:
     return store
 
 
+class RetryNotice:
+    """The client's on_retry hook for CLI commands: one line on stderr at the first retry, so a
+    slow failure is not mistaken for a hang; silent after that (once per command)."""
+
+    def __init__(self, out: TextIO, host: str) -> None:
+        self.out = out
+        self.host = one_line(host, 100)
+        self.told = False
+
+    def __call__(self, event: RetryEvent) -> None:
+        if self.told:
+            return
+        self.told = True
+        if isinstance(event.error, ApiTimeoutError):  # before NetworkError: it may be one
+            text = f"{self.host} did not answer in time, retrying…"
+        elif isinstance(event.error, NetworkError):
+            text = f"cannot reach {self.host}, retrying…"
+        else:
+            text = f"{one_line(event.error, 120)}, retrying…"
+        print(f"hmtui: {text}", file=self.out, flush=True)
+
+
 def run_cache_command(args: argparse.Namespace, config: Config) -> int:
-    if args.command == "cache" and args.action == "clear":
-        store = Store.open(config.base_url, config.secret_id or "")
-        path = store.path
-        store.clear()
-        print(f"deleted the cache {path}")
-        return EXIT_OK
+    if args.command == "cache":
+        return cmd_cache(args, config)
     store = open_store(config, args)
     if store is None:
         raise UsageError("the cache is turned off (--no-cache or cache = false in the config)")
     try:
-        if args.command == "cache":
-            info = store.info()
-            print(f"path           {info.path}")
-            print(f"size           {info.size_bytes:,} bytes")
-            print(f"inboxes        {info.inboxes:,}")
-            print(f"conversations  {info.conversations:,}")
-            print(f"threads        {info.threads:,}")
-            print(f"messages       {info.messages:,}")
-            return EXIT_OK
         inbox_id = _id(args.inbox, "--inbox") if args.inbox else None
         notice = parse_query(args.query).notice()  # what a query past the bounds left out
         if notice:
             print(f"hmtui: note: {notice}", file=sys.stderr)
         hits = store.search(args.query, inbox_id=inbox_id, limit=args.limit)
+        more = store.count_matches(args.query, inbox_id=inbox_id) - len(hits) if len(hits) >= args.limit else 0
         if args.json:
             for hit in hits:
                 sys.stdout.write(_json_line(hit.message.raw))
-            return EXIT_OK
-        rows = [[str(hit.inbox_id), one_line(hit.contact or hit.target or "", 30), _local(hit.message.date),
-                 hit.snippet] for hit in hits]
-        write_table(["INBOX", "CONTACT", "TIME", "MESSAGE"], rows, sys.stdout, last_width=80)
+        else:
+            rows = [[str(hit.inbox_id), one_line(hit.contact or format_phone(hit.target) or "", 30),
+                     _local(hit.message.date), hit.snippet] for hit in hits]
+            if rows:
+                write_table(["INBOX", "CONTACT", "TIME", "MESSAGE"], rows, sys.stdout, last_width=80,
+                            width=table_width(sys.stdout), shrink=(1, 3))
+        sys.stdout.flush()
+        if not hits:
+            print(f"hmtui: no matches for {one_line(args.query, 60)!r} in the cache", file=sys.stderr)
+        elif more > 0:
+            print(f"hmtui: {more:,} more not shown (--limit {args.limit}); raise --limit to see them",
+                  file=sys.stderr)
         return EXIT_OK
     finally:
         store.close()
+
+
+def cmd_cache(args: argparse.Namespace, config: Config) -> int:
+    """`cache info` and `cache clear`: they need no credentials, and never create a file."""
+    directory = cache_dir()
+    mine = store_path(config.base_url, config.secret_id) if config.secret_id else None
+    if args.action == "clear":
+        if args.all:
+            deleted, errors = clear_files(directory)
+        elif mine is None:
+            raise UsageError("which account's cache? no credentials are set; "
+                             "`hmtui cache clear --all` deletes every cache file")
+        else:
+            deleted, errors = clear_files(directory, stem=mine.name)
+        for error in errors:
+            print(f"hmtui: {one_line(error, 300)}", file=sys.stderr)
+        main_files = [p for p in deleted if p.name.endswith(".sqlite3")]
+        if not deleted:
+            print(f"no cache to delete in {directory}")
+        else:
+            print(f"deleted {len(main_files)} cache file{'s' if len(main_files) != 1 else ''} "
+                  f"({len(deleted)} with their journals and set-aside copies) in {directory}")
+        return EXIT_FAILURE if errors else EXIT_OK
+    files = cache_files(directory)
+    print(f"cache directory  {directory}")
+    if not config.cache:
+        print("(the cache is turned off in the config: nothing new is written)")
+    if not files:
+        print("no cache files")
+        return EXIT_OK
+    rows = []
+    for path in files:
+        info = file_info(path)
+        note = "  (this account)" if path == mine else ""
+        if info is None or not info.readable:
+            size = f"{info.size_bytes:,}" if info else "?"
+            rows.append([path.name + note, size, "-", "-", "-", "unreadable"])
+            continue
+        rows.append([path.name + note, f"{info.size_bytes:,}", f"{info.inboxes:,}", f"{info.conversations:,}",
+                     f"{info.threads:,}", f"{info.messages:,}"])
+    write_table(["FILE", "BYTES", "INBOXES", "CONVERSATIONS", "THREADS", "MESSAGES"], rows, sys.stdout,
+                width=table_width(sys.stdout), shrink=(0,))
+    return EXIT_OK
 
 
 # -- commands ------------------------------------------------------------------------------------
@@ -480,8 +554,10 @@ async def cmd_inboxes(client: HeymarketClient, config: Config, args: argparse.Na
 
 
 def print_inboxes(inboxes: Sequence[Inbox], out: TextIO) -> None:
-    rows = [[str(i.id), i.name, i.phone or "", str(len(i.members))] for i in inboxes]
-    write_table(["ID", "NAME", "PHONE", "MEMBERS"], rows, out)
+    # The app's formatter, and every number the inbox has (the app shows "+N" for the others).
+    rows = [[str(i.id), i.name, ", ".join(format_phone(p) for p in inbox_numbers(i.phone, i.phones)),
+             str(len(i.members))] for i in inboxes]
+    write_table(["ID", "NAME", "PHONE", "MEMBERS"], rows, out, width=table_width(out), shrink=(1, 2))
 
 
 async def cmd_conversations(client: HeymarketClient, config: Config, args: argparse.Namespace) -> int:
@@ -507,14 +583,15 @@ async def cmd_conversations(client: HeymarketClient, config: Config, args: argpa
         team = await client.team()
         names = {m.id: m.name for m in team.members}
         rows = [
-            [str(c.id), c.display_name, ", ".join(c.numbers) or c.target or "", c.status_label,
-             "unread" if c.unread else "",
+            [str(c.id), c.display_name, ", ".join(format_phone(n) for n in c.numbers) or format_phone(c.target),
+             c.status_label, "unread" if c.unread else "",
              names.get(c.assigned, str(c.assigned)) if c.assigned is not None else "",
              _local(c.updated), c.last_message or ""]
             for c in items
         ]
         write_table(["ID", "NAME", "NUMBER", "STATUS", "UNREAD", "ASSIGNED", "UPDATED", "LAST MESSAGE"],
-                    rows, sys.stdout, last_width=60)
+                    rows, sys.stdout, last_width=60, width=table_width(sys.stdout),
+                    shrink=(1, 5, 7))
     return EXIT_OK
 
 
@@ -547,6 +624,9 @@ async def cmd_history(client: HeymarketClient, config: Config, args: argparse.Na
             store.mark_thread_complete(inbox_id, target)
 
     _keep(config, args, keep)
+    if not newest_first:
+        print(f"hmtui: no messages found for {one_line(args.phone, 40)} in inbox {inbox_id}", file=sys.stderr)
+        return EXIT_OK
     out = sys.stdout
     for message in reversed(newest_first):
         if args.json:  # an export: every message, a hidden one marked by its own `hidden` field
@@ -604,17 +684,83 @@ def _local(moment: datetime | None) -> str:
     return moment.astimezone().strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
-def write_table(headers: list[str], rows: list[list[str]], out: TextIO, *, last_width: int | None = None) -> None:
-    """Aligned columns, measured in terminal cells so CJK and emoji line up; every cell cleaned."""
-    from rich.cells import cell_len, set_cell_size
+DEFAULT_TABLE_WIDTH = 100  # when stdout is not a terminal and COLUMNS is not set
+MIN_SHRUNK = 8  # a column cut to fit is first kept this wide (or its header's width)
+TINY = 4  # ...and on a narrow terminal, down to this
 
+
+def table_width(out: TextIO) -> int:
+    """The terminal's width for a table: the tty's, else $COLUMNS, else DEFAULT_TABLE_WIDTH."""
+    try:
+        tty = out.isatty()
+    except (AttributeError, ValueError):
+        tty = False
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    if tty:
+        return shutil.get_terminal_size((DEFAULT_TABLE_WIDTH, 24)).columns
+    return DEFAULT_TABLE_WIDTH
+
+
+def char_cells(ch: str) -> int:
+    """Cells a terminal gives one character: Rich's count, except that spacing combining marks
+    (Devanagari vowel signs, category Mc) take one cell in glibc's wcwidth, tmux and most
+    terminals, where Rich counts none."""
+    from rich.cells import get_character_cell_size
+
+    if unicodedata.category(ch) == "Mc":
+        return 1
+    return get_character_cell_size(ch)
+
+
+def text_cells(text: str) -> int:
+    return sum(char_cells(ch) for ch in text)
+
+
+def fit_text(text: str, cells: int, *, pad: bool = False) -> str:
+    """`text` in at most `cells` cells, ending in `…` when cut; padded with spaces to exactly
+    `cells` if `pad`."""
+    used = text_cells(text)
+    if used > cells:
+        out, used = [], 0
+        for ch in text:
+            width = char_cells(ch)
+            if used + width > cells - 1:
+                break
+            out.append(ch)
+            used += width
+        text, used = "".join(out) + ("…" if cells > 0 else ""), used + (1 if cells > 0 else 0)
+    return text + " " * (cells - used) if pad else text
+
+
+def write_table(headers: list[str], rows: list[list[str]], out: TextIO, *, last_width: int | None = None,
+                width: int | None = None, shrink: Sequence[int] | None = None) -> None:
+    """Aligned columns, measured in terminal cells so CJK and emoji line up; every cell cleaned.
+    With `width`, the widest of the `shrink` columns (default: all) are cut, ending in `…`, until
+    each line fits in it; ids, numbers and times stay whole when they are not listed."""
     cells = [[one_line(cell) for cell in row] for row in rows]
     if last_width is not None:
         cells = [row[:-1] + [one_line(row[-1], last_width)] for row in cells]
-    widths = [max([cell_len(h)] + [cell_len(r[i]) for r in cells]) for i, h in enumerate(headers)]
+    widths = [max([text_cells(h)] + [text_cells(r[i]) for r in cells]) for i, h in enumerate(headers)]
+    if width is not None:
+        cuttable = set(range(len(headers)) if shrink is None else shrink)
+        excess = sum(widths) + 2 * (len(widths) - 1) - width
+        # First down to a readable floor (the header, or MIN_SHRUNK), then, on a narrow terminal,
+        # to a few characters; a line still too wide is cut at the end (below).
+        for floor_of in (lambda h: max(text_cells(h), MIN_SHRUNK), lambda h: TINY):
+            floors = [min(w, floor_of(h)) if i in cuttable else w for i, (w, h) in enumerate(zip(widths, headers))]
+            while excess > 0:
+                i = max(range(len(widths)), key=lambda k: (widths[k] > floors[k], widths[k]))
+                if widths[i] <= floors[i]:
+                    break
+                widths[i] -= 1
+                excess -= 1
+    last = len(headers) - 1
     for row in [headers, *cells]:
-        padded = [set_cell_size(cell, widths[i]) if i < len(row) - 1 else cell for i, cell in enumerate(row)]
-        out.write("  ".join(padded).rstrip() + "\n")
+        padded = [fit_text(cell, widths[i], pad=i < last) for i, cell in enumerate(row)]
+        line = "  ".join(padded).rstrip()
+        out.write((fit_text(line, width) if width is not None else line) + "\n")
 
 
 # -- the fake server -----------------------------------------------------------------------------

@@ -24,9 +24,12 @@ def lines_json(stdout: str) -> list[dict]:
     return [json.loads(line) for line in stdout.splitlines()]
 
 
-def assert_one_line_error(result, code: int = 1) -> str:
+def assert_one_line_error(result, code: int = 1, *, retried: bool = False) -> str:
     assert result.returncode == code, result
     err = result.stderr.strip()
+    if retried:  # one "…, retrying…" notice comes first (see test_cli_polish)
+        notice, _, err = err.partition("\n")
+        assert notice.startswith("hmtui: ") and notice.endswith(", retrying…"), notice
     assert len(err.splitlines()) == 1, err
     assert "Traceback" not in err and result.stdout == ""
     assert err.startswith("hmtui: ")
@@ -275,7 +278,7 @@ def test_unreachable_server(isolated_env, tmp_path) -> None:
     os.chmod(tmp_path / "config.toml", 0o600)
     env = {**isolated_env, "HEYMARKET_SECRET_ID": "x", "HEYMARKET_SECRET_KEY": "y",
            "HEYMARKET_BASE_URL": f"http://127.0.0.1:{port}"}
-    err = assert_one_line_error(run_cli("inboxes", env=env))
+    err = assert_one_line_error(run_cli("inboxes", env=env), retried=True)
     assert f"cannot reach 127.0.0.1:{port}" in err
 
 
@@ -283,7 +286,7 @@ def test_timeout(server, gated_stalls, isolated_env, tmp_path) -> None:
     server.inject(Fault("stall", every=1, stall=2.0))  # held by the gate: past any timeout
     (tmp_path / "config.toml").write_text("timeout = 0.3\nretries = 1\n")
     os.chmod(tmp_path / "config.toml", 0o600)
-    err = assert_one_line_error(run_cli("inboxes", env=env_for(server, isolated_env)))
+    err = assert_one_line_error(run_cli("inboxes", env=env_for(server, isolated_env)), retried=True)
     assert "did not answer in time" in err
     assert server.counts["GET /v1/inboxes"] == 2  # the first try and one retry
 
@@ -292,7 +295,7 @@ def test_html_500(server, isolated_env, tmp_path) -> None:
     server.inject(Fault("500", every=1))
     (tmp_path / "config.toml").write_text("retries = 1\n")
     os.chmod(tmp_path / "config.toml", 0o600)
-    err = assert_one_line_error(run_cli("inboxes", env=env_for(server, isolated_env)))
+    err = assert_one_line_error(run_cli("inboxes", env=env_for(server, isolated_env)), retried=True)
     assert "server error (500)" in err and "<html" not in err and "request id" in err
 
 

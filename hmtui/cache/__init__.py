@@ -8,6 +8,9 @@ from hmtui.cache.store import (
     Store,
     ThreadState,
     cache_dir,
+    cache_files,
+    clear_files,
+    file_info,
     store_path,
 )
 from hmtui.cache.writer import StoreWriter
@@ -21,5 +24,8 @@ __all__ = [
     "StoreWriter",
     "ThreadState",
     "cache_dir",
+    "cache_files",
+    "clear_files",
+    "file_info",
     "store_path",
 ]

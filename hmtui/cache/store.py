@@ -110,6 +110,7 @@ class CacheInfo:
     conversations: int
     messages: int
     threads: int
+    readable: bool = True
 
 
 # --- where the file lives -----------------------------------------------------------------------
@@ -128,10 +129,83 @@ def _normalized_base_url(base_url: str) -> tuple[str, str]:
         port = parts.port
     except ValueError:
         port = None
+    if _local_ephemeral(host, port):
+        # A server on loopback at an OS-picked port (`hmtui fake-server`) gets a new port each
+        # run: one file for all of them, reused, instead of a new file per run.
+        host, port = LOCAL_LABEL, None
     netloc = host + (f":{port}" if port else "")
     canonical = f"{(parts.scheme or 'https').lower()}://{netloc}{parts.path.rstrip('/')}"
     label = re.sub(r"[^a-z0-9.-]+", "_", host + (f"_{port}" if port else "")).strip("._-")
     return canonical, (label or "account")[:64]
+
+
+LOCAL_LABEL = "loopback"
+EPHEMERAL_PORTS = range(32768, 65536)  # Linux's default ip_local_port_range starts here (BSDs: 49152)
+
+
+def _local_ephemeral(host: str, port: int | None) -> bool:
+    if port is None or port not in EPHEMERAL_PORTS:
+        return False
+    return host in ("localhost", "::1", "[::1]") or host.startswith("127.")
+
+
+def cache_files(directory: Path | None = None) -> list[Path]:
+    """Every cache file in the directory (not their WAL or set-aside copies), by name."""
+    folder = Path(directory if directory is not None else cache_dir())
+    try:
+        return sorted(p for p in folder.glob(f"*{FILE_SUFFIX}") if p.is_file())
+    except OSError:
+        return []
+
+
+def file_info(path: Path) -> CacheInfo | None:
+    """Size and counts of a cache file, read-only: never creates, migrates or sets a file aside.
+    None if it cannot be read as a cache."""
+    size = 0
+    for suffix in ("", *SIDECARS):
+        try:
+            size += path.with_name(path.name + suffix).stat().st_size
+        except OSError:
+            pass
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+    except (sqlite3.Error, OSError, ValueError):
+        return None
+    try:
+        inboxes, conversations, messages, threads = conn.execute(
+            """SELECT (SELECT count(*) FROM inboxes), (SELECT count(*) FROM conversations),
+                      (SELECT count(*) FROM messages),
+                      (SELECT count(*) FROM (SELECT 1 FROM messages GROUP BY inbox_id, target))"""
+        ).fetchone()
+    except sqlite3.Error:
+        return CacheInfo(path=path, size_bytes=size, inboxes=0, conversations=0, messages=0, threads=0,
+                         readable=False)
+    finally:
+        conn.close()
+    return CacheInfo(path=path, size_bytes=size, inboxes=inboxes, conversations=conversations,
+                     messages=messages, threads=threads)
+
+
+def clear_files(directory: Path | None = None, *, stem: str | None = None) -> tuple[list[Path], list[str]]:
+    """Delete every cache file (or only the one named `stem`) with its WAL and set-aside copies,
+    without opening it: (deleted files, errors)."""
+    folder = Path(directory if directory is not None else cache_dir())
+    deleted: list[Path] = []
+    errors: list[str] = []
+    try:
+        victims = sorted(p for p in folder.iterdir() if FILE_SUFFIX in p.name and p.is_file()
+                         and (stem is None or p.name.startswith(stem)))
+    except OSError:
+        return [], []
+    for victim in victims:
+        try:
+            victim.unlink()
+            deleted.append(victim)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            errors.append(f"cannot delete {victim}: {exc.strerror or exc}")
+    return deleted, errors
 
 
 def store_path(base_url: str, secret_id: str, directory: Path | None = None) -> Path:
@@ -955,6 +1029,30 @@ class Store:
             f" WHERE {fts} MATCH ?{scope} ORDER BY score, m.date DESC LIMIT ?",
             [match, *params, limit],
         ).fetchall()
+
+    def count_matches(self, query: str, *, inbox_id: Id | None = None) -> int:
+        """How many cached messages `search` would find with no limit (0 on any problem)."""
+        parsed = parse_query(query)
+        if parsed.empty:
+            return 0
+        scope, params = "", []
+        if inbox_id is not None:
+            inbox = _key(inbox_id)
+            if inbox is None:
+                return 0
+            scope, params = " AND m.inbox_id = ?", [inbox]
+
+        def run(conn: sqlite3.Connection) -> int:
+            if self._fts:
+                fts = schema.FTS_TABLE
+                sql = (f"SELECT count(*) FROM {fts} JOIN messages m ON m.pk = {fts}.rowid"
+                       f" WHERE {fts} MATCH ?{scope}")
+                return int(conn.execute(sql, [fts_query(parsed) or "", *params]).fetchone()[0])
+            where, like_params = like_clause(parsed)
+            sql = f"SELECT count(*) FROM messages m WHERE {where}{scope}"
+            return int(conn.execute(sql, [*like_params, *params]).fetchone()[0])
+
+        return self._read(0, run)
 
     def info(self) -> CacheInfo:
         size = 0

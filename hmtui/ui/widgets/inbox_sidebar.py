@@ -10,27 +10,9 @@ from rich.style import Style
 from textual.strip import Strip
 
 from hmtui.api.models import Id, Inbox
+from hmtui.phones import format_phone  # noqa: F401 - shared with the CLI; re-exported for old imports
 from hmtui.safe_text import one_line
 from hmtui.ui.widgets.virtual_list import Part, VirtualList, fit_cells, parts_strip
-
-_FORMATTING = set(" +-().")
-
-
-def format_phone(number: str | None) -> str:
-    """A phone number to read: `+1 415 555 0100` for 11-digit NANP numbers, else `+` and the
-    digits. Anything that is not a phone number (letters, a short code's name) comes back
-    cleaned for display but otherwise as it was; None is ""."""
-    if number is None:
-        return ""
-    text = one_line(number, 40)
-    digits = "".join(ch for ch in text if ch.isascii() and ch.isdigit())
-    if not digits or len(digits) > 15 or any(
-        not (ch.isascii() and ch.isdigit()) and ch not in _FORMATTING for ch in text
-    ):
-        return text
-    if len(digits) == 11 and digits[0] == "1":
-        return f"+1 {digits[1:4]} {digits[4:7]} {digits[7:]}"
-    return "+" + digits
 
 
 class InboxSidebar(VirtualList[Inbox]):
