@@ -312,12 +312,12 @@ async def test_the_test_harness_re_raises_an_unexpected_error(server, monkeypatc
 # holds the Authorization header (Textual's traceback would print it).
 INJECT_TEAM_FAILURE = """
 import sys, httpx
-_request = httpx.AsyncClient.request
-async def request(self, method, url, *args, **kwargs):
-    if str(url).endswith("/v1/team"):
+_send = httpx.AsyncClient.send
+async def send(self, request, *args, **kwargs):
+    if request.url.path.endswith("/v1/team"):
         raise RuntimeError("injected failure")
-    return await _request(self, method, url, *args, **kwargs)
-httpx.AsyncClient.request = request
+    return await _send(self, request, *args, **kwargs)
+httpx.AsyncClient.send = send
 from hmtui.cli import main
 sys.exit(main(sys.argv[1:]))
 """
