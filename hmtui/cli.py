@@ -38,7 +38,7 @@ from hmtui.api.limiter import RequestLimiter
 from hmtui.api.models import parse_id
 from hmtui.cache import Store, cache_dir, cache_files, clear_files, file_info, store_path
 from hmtui.cache.search import parse_query
-from hmtui.config import Config, ConfigError, load_config, log_dir
+from hmtui.config import DEFAULT_MAX_REQUESTS_PER_MINUTE, Config, ConfigError, load_config, log_dir
 from hmtui.logs import setup_logging
 from hmtui.phones import format_phone, inbox_numbers
 from hmtui.safe_text import clean_text, dumps_terminal_safe, one_line
@@ -809,6 +809,10 @@ def run_demo(args: argparse.Namespace) -> int:
         config = load_config()
         config.secret_id, config.secret_key, config.base_url = server.secret_id, server.secret_key, server.url
         config.user_id = None  # the demo team's ids, not the user's own account
+        # The demo's server is private to it: no team shares its budget, so unless the config
+        # asks for another pace, keep to the server's own limit.
+        if config.max_requests_per_minute == DEFAULT_MAX_REQUESTS_PER_MINUTE:
+            config.max_requests_per_minute = min(server.options.rate_limit or 500, 500)
         args.no_cache = True  # demo data is made afresh each run: nothing worth keeping on disk
         return asyncio.run(_with_client(config, args, cmd_tui))
     finally:

@@ -367,6 +367,10 @@ def test_the_demo_builds_its_client_with_the_limiter(monkeypatch: pytest.MonkeyP
     args = cli.build_parser().parse_args(["demo"])
     assert cli.run_demo(args) == 0
     assert seen[0] is not None and seen[0].per_minute == 7
+    # With no pace of its own in the config, the demo keeps to its private server's limit.
+    monkeypatch.setenv("HMTUI_CONFIG", str(write_config(tmp_path, "")))
+    assert cli.run_demo(cli.build_parser().parse_args(["demo"])) == 0
+    assert seen[1].per_minute == 500
 
 
 # -- in the app ------------------------------------------------------------------------------------
