@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import re
 
-
 from hmtui.config import Config
 from hmtui.fake import HOSTILE_THREAD_INBOX, HOSTILE_THREAD_TARGET, LONG_THREAD_INBOX, LONG_THREAD_TARGET, Fault
+from hmtui.safe_text import one_line
 from hmtui.ui.screens.help import HelpScreen
 from hmtui.ui.screens.picker import PickerScreen
 from hmtui.ui.widgets.conversation_list import ConversationList
@@ -301,7 +301,7 @@ async def test_a_refused_transfer_puts_the_conversation_back_and_says_why(server
         transport.release("/v1/conversations/transfer")
         await settle(pilot)
         assert [c.id for c in conversations.items] == shown  # ...and came back where it was
-        assert conversations.highlighted.id == shown[2]
+        assert conversations.highlighted.id == shown[3]  # the cursor stays where the user moved on to
         assert server.data.conversation_by_id(moving.id)["inbox"] == first_inbox(server)
         assert not [c for c in server.data.conversations if c["inbox"] == destination and c["id"] == moving.id]
         assert any(m.startswith("Could not transfer") and "server error (500)" in m for m in notifications(app))
@@ -345,7 +345,7 @@ async def test_reassign_with_a_picker(server) -> None:
         assert all(label.startswith(names[value]) for value, label in choices)
         options = picker.query_one("OptionList")
         assert [str(options.get_option_at_index(n).prompt) for n in range(options.option_count)] == \
-            [label for _, label in choices]
+            [one_line(label, 70) for _, label in choices]
         options = picker.query_one("OptionList")
         await pilot.press("down")
         if choices[options.highlighted][0] == first.assigned:
