@@ -56,7 +56,23 @@ def make_app(server, *, tmp_path: Path | None = None, attempts: int = 3, timeout
         **kw,
     )
     app.preview_delay = 0.0
+    record_notifications(app)
     return app
+
+
+def record_notifications(app: HmtuiApp) -> None:
+    """Keep every notification the app raises in `app.notified`. The app's own list drops a toast
+    when its timeout (8-10 s) has passed, which on a busy machine can be before the test looks."""
+    notified: list[Any] = []
+    notifications = app._notifications
+    add = notifications.add
+
+    def recording_add(notification: Any) -> None:
+        notified.append(notification)
+        add(notification)
+
+    notifications.add = recording_add  # type: ignore[method-assign]
+    app.notified = notified  # type: ignore[attr-defined]
 
 
 @asynccontextmanager

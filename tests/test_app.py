@@ -36,7 +36,7 @@ def widgets(app):
 
 
 def notifications(app) -> list[str]:
-    return [n.message for n in app._notifications]
+    return [n.message for n in app.notified]
 
 
 # -- start-up and layout --------------------------------------------------------------------------
@@ -677,7 +677,7 @@ async def test_offline_shows_in_the_status_line_once_and_keeps_the_screen(server
         assert screen.status.state == "offline"
         assert "offline" in screen.status.describe()
         assert [c.id for c in conversations.items] == shown
-        errors = [n for n in app._notifications if n.severity == "error"]
+        errors = [n for n in app.notified if n.severity == "error"]
         assert len(errors) == 1
 
 

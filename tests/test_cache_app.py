@@ -76,7 +76,7 @@ async def test_a_thread_read_once_opens_offline_in_the_first_frame_marked_offlin
         conversations.focus()
         await pilot.press("c")
         await settle(pilot)
-        assert any("needs a connection" in n.message for n in app._notifications)
+        assert any("needs a connection" in n.message for n in app.notified)
 
 
 async def test_a_restart_fetches_only_what_is_newer(server, tmp_path) -> None:
@@ -238,7 +238,7 @@ async def test_a_corrupt_cache_is_set_aside_with_one_warning_and_the_app_works(s
     path.write_bytes(b"this is not a database" * 100)
     async with running(server, store=store_for(server, tmp_path)) as (app, pilot):
         screen, sidebar, conversations, thread = widgets(app)
-        warnings = [n for n in app._notifications if n.severity == "warning"]
+        warnings = [n for n in app.notified if n.severity == "warning"]
         assert len(warnings) == 1 and "corrupt" in warnings[0].message.lower()
         assert len(sidebar.items) == len(server.data.inboxes) and conversations.items
     assert list(path.parent.glob("*.corrupt-*"))
@@ -257,5 +257,5 @@ async def test_offline_a_conversation_never_opened_says_so(server, tmp_path) -> 
             thread.render_line(y).text for y in range(thread.size.height))
         await pilot.press("escape", "c")
         await settle(pilot)
-        assert any("needs a connection" in n.message for n in app._notifications)
+        assert any("needs a connection" in n.message for n in app.notified)
         assert not [r for r in server.requests if r.method == "POST" and "close" in r.path]
