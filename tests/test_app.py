@@ -5,16 +5,16 @@ from __future__ import annotations
 import json
 import re
 
-
 from hmtui.config import Config
 from hmtui.fake import HOSTILE_THREAD_INBOX, HOSTILE_THREAD_TARGET, LONG_THREAD_INBOX, LONG_THREAD_TARGET, Fault
+from hmtui.safe_text import one_line
 from hmtui.ui.screens.help import HelpScreen
 from hmtui.ui.screens.picker import PickerScreen
 from hmtui.ui.widgets.conversation_list import ConversationList
 from hmtui.ui.widgets.inbox_sidebar import InboxSidebar
 from hmtui.ui.widgets.thread_view import ThreadView
 
-from app_harness import running, screen_text, settle
+from app_harness import GatedTransport, running, screen_text, settle, wait_until
 
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -26,13 +26,17 @@ def inbox_conversations(server, inbox_id, status="open"):
     return sorted(items, key=lambda c: c["updated"], reverse=True)
 
 
+def first_inbox(server):
+    return server.data.inboxes[0]["id"]
+
+
 def widgets(app):
     screen = app.screen_stack[0]
     return screen, screen.query_one(InboxSidebar), screen.query_one(ConversationList), screen.query_one(ThreadView)
 
 
 def notifications(app) -> list[str]:
-    return [n.message for n in app._notifications]
+    return [n.message for n in app.notified]
 
 
 # -- start-up and layout --------------------------------------------------------------------------
@@ -125,12 +129,14 @@ async def test_status_filters_1_2_3(server) -> None:
         assert conversations.items and all(c.closed for c in conversations.items)
         await pilot.press("3")
         await settle(pilot)
-        statuses = {c.status for c in conversations.items}
-        assert len(conversations.items) >= min(25, len(inbox_conversations(server, inbox, "all")))
+        # All: the newest page of every conversation, open and closed together, in order.
+        everything = inbox_conversations(server, inbox, "all")
+        shown = [c.id for c in conversations.items]
+        assert shown == [c["id"] for c in everything][: len(shown)] and len(shown) >= 25
+        assert {c.closed for c in conversations.items} == {True, False}
         await pilot.press("1")
         await settle(pilot)
-        assert all(not c.closed for c in conversations.items)
-        assert statuses  # the all view really showed something
+        assert conversations.items and all(not c.closed for c in conversations.items)
 
 
 async def test_filter_by_name_number_or_snippet(server) -> None:
@@ -259,26 +265,70 @@ async def test_close_moves_on_shows_the_change_and_reaches_the_server(server) ->
 
 
 async def test_a_refused_action_is_rolled_back_and_says_why(server) -> None:
-    async with running(server) as (app, pilot):
+    transport = GatedTransport()
+    async with running(server, transport=transport) as (app, pilot):
         screen, sidebar, conversations, _ = widgets(app)
         first = conversations.items[0]
+        counts_before = sidebar.counts(first.inbox_id)
         server.inject(Fault("500", every=1, path="/v1/conversations/close"))
+        transport.hold("/v1/conversations/close")
         await pilot.press("c")
+        await wait_until(pilot, lambda: transport.waiting, "the close request on its way")
+        # Shown at once, while the server has not answered yet...
+        assert conversations.get_item(first.id).closed
+        assert sidebar.counts(first.inbox_id)[0] == counts_before[0] - 1
+        transport.release("/v1/conversations/close")
         await settle(pilot)
         assert not conversations.get_item(first.id).closed
+        assert sidebar.counts(first.inbox_id) == counts_before  # ...and given back
         assert server.data.conversation_by_id(first.id)["status"] == "open"
         assert any(m.startswith("Could not close") and "server error (500)" in m for m in notifications(app))
 
 
+async def test_a_refused_transfer_puts_the_conversation_back_and_says_why(server) -> None:
+    transport = GatedTransport()
+    async with running(server, transport=transport) as (app, pilot):
+        screen, sidebar, conversations, _ = widgets(app)
+        shown = [c.id for c in conversations.items]
+        conversations.move_cursor(2)
+        await settle(pilot)
+        moving = conversations.highlighted
+        server.inject(Fault("500", every=1, path="/v1/conversations/transfer"))
+        transport.hold("/v1/conversations/transfer")
+        await pilot.press("t")
+        await settle(pilot)
+        assert isinstance(app.screen, PickerScreen)
+        destination = app.screen._choices[0][0]
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: transport.waiting, "the transfer request on its way")
+        assert conversations.get_item(moving.id) is None  # it left the list at once...
+        transport.release("/v1/conversations/transfer")
+        await settle(pilot)
+        assert [c.id for c in conversations.items] == shown  # ...and came back where it was
+        assert conversations.highlighted.id == shown[3]  # the cursor stays where the user moved on to
+        assert server.data.conversation_by_id(moving.id)["inbox"] == first_inbox(server)
+        assert not [c for c in server.data.conversations if c["inbox"] == destination and c["id"] == moving.id]
+        assert any(m.startswith("Could not transfer") and "server error (500)" in m for m in notifications(app))
+
+
 async def test_read_unread_toggle(server) -> None:
     async with running(server) as (app, pilot):
-        _, _, conversations, _ = widgets(app)
+        _, sidebar, conversations, _ = widgets(app)
         first = conversations.items[0]
         was_unread = first.unread
+        assert was_unread  # the seeded data's newest conversation: marking it read lowers the badge
+        open_count, unread_count = sidebar.counts(first.inbox_id)
         await pilot.press("u")
         await settle(pilot)
-        assert server.data.conversation_by_id(first.id)["unread"] is (not was_unread)
-        assert conversations.get_item(first.id).unread is (not was_unread)
+        assert server.data.conversation_by_id(first.id)["unread"] is False
+        assert conversations.get_item(first.id).unread is False
+        assert sidebar.counts(first.inbox_id) == (open_count, unread_count - 1)
+        # u again marks it unread: the badge goes back up.
+        conversations.move_cursor(0)
+        await pilot.press("u")
+        await settle(pilot)
+        assert server.data.conversation_by_id(first.id)["unread"] is True
+        assert sidebar.counts(first.inbox_id) == (open_count, unread_count)
 
 
 async def test_reassign_with_a_picker(server) -> None:
@@ -286,10 +336,20 @@ async def test_reassign_with_a_picker(server) -> None:
         _, _, conversations, _ = widgets(app)
         first = conversations.items[0]
         await pilot.press("a")
-        await pilot.pause()
+        await settle(pilot)
         picker = app.screen
         assert isinstance(picker, PickerScreen)
         choices = picker._choices
+        # Exactly the inbox's members, in the team's order, each by name: nobody from outside it.
+        inbox = server.data.inbox_by_id(first.inbox_id)
+        team = server.data.team["members"]
+        assert [value for value, _ in choices] == [m["id"] for m in team if m["id"] in inbox["members"]]
+        assert len(choices) < len(team)  # the seeded inbox leaves some of the team out
+        names = {m["id"]: m["name"] for m in team}
+        assert all(label.startswith(names[value]) for value, label in choices)
+        options = picker.query_one("OptionList")
+        assert [str(options.get_option_at_index(n).prompt) for n in range(options.option_count)] == \
+            [one_line(label, 70) for _, label in choices]
         options = picker.query_one("OptionList")
         await pilot.press("down")
         if choices[options.highlighted][0] == first.assigned:
@@ -308,9 +368,14 @@ async def test_transfer_with_a_picker(server) -> None:
         _, _, conversations, _ = widgets(app)
         first = conversations.items[0]
         await pilot.press("t")
-        await pilot.pause()
+        await settle(pilot)
         assert isinstance(app.screen, PickerScreen)
-        destination = app.screen._choices[0][0]
+        # Every other inbox, in the sidebar's order; never the conversation's own.
+        choices = app.screen._choices
+        assert [value for value, _ in choices] == [i["id"] for i in server.data.inboxes if i["id"] != first.inbox_id]
+        assert all(label.startswith(i["name"]) for (_, label), i in
+                   zip(choices, [i for i in server.data.inboxes if i["id"] != first.inbox_id]))
+        destination = choices[0][0]
         await pilot.press("enter")
         await settle(pilot)
         assert server.data.conversation_by_id(first.id)["inbox"] == destination
@@ -412,6 +477,34 @@ async def test_open_link_opens_only_http_urls(server, monkeypatch) -> None:
         thread.scroll_to_message(with_media.id)
         await pilot.press("o")
         assert opened == [with_media.media or with_media.link_url]
+        # Links a hostile sender controls: only http(s) ever reaches the browser.
+        links = {
+            "only schemes that run or read things": ("javascript:alert(document.cookie)", "file:///etc/passwd"),
+            "a disguised scheme, then a web link": (" JavaScript:alert(1)", "https://example.com/ok"),
+            "a file link, then a web link": ("FILE:///home/user/.ssh/id_rsa", "HTTP://EXAMPLE.COM/x"),
+            "a data URL alone": ("data:text/html,<script>alert(1)</script>", None),
+        }
+        added = {}
+        for text, (media, link) in links.items():
+            raw = server.add_message(LONG_THREAD_INBOX, LONG_THREAD_TARGET, text)
+            raw["media"], raw["link_url"] = media, link
+            added[text] = raw["id"]
+        await pilot.press("r")
+        await settle(pilot)
+        outcome = {}
+        for text, message_id in added.items():
+            opened.clear()
+            thread.scroll_to_message(message_id)
+            assert thread.selected_message.id == message_id
+            await pilot.press("o")
+            outcome[text] = list(opened)
+        assert outcome == {
+            "only schemes that run or read things": [],
+            "a disguised scheme, then a web link": ["https://example.com/ok"],
+            "a file link, then a web link": ["HTTP://EXAMPLE.COM/x"],
+            "a data URL alone": [],
+        }
+        assert notifications(app).count("The selected message has no link or media to open") == 2
 
 
 async def test_export_writes_the_whole_thread(server, tmp_path) -> None:
@@ -442,6 +535,16 @@ async def test_export_markdown(server, tmp_path) -> None:
         text = path.read_text()
         assert text.startswith("# Conversation with")
         assert not CONTROL.search(text.replace("\n", ""))
+        # Every message of the thread, in order: one "**author** · time" line each, then its text.
+        expected = server.data.messages_for(HOSTILE_THREAD_INBOX, HOSTILE_THREAD_TARGET)
+        headers = [line for line in text.splitlines() if line.startswith("**")]
+        assert len(headers) == len(expected) > 10
+        plain = [m["text"] for m in expected if isinstance(m.get("text"), str) and m["text"].isascii()
+                 and m["text"].isprintable() and m["text"].strip()]
+        assert len(plain) >= 5
+        positions = [text.index(f"> {body}") for body in plain]
+        assert positions == sorted(positions)
+        assert "[@click=app.quit]x[/]" in text  # literal, as sent
 
 
 async def test_help_screen_lists_every_binding(server) -> None:
@@ -469,6 +572,33 @@ async def test_command_palette_offers_the_actions(server) -> None:
         assert first["status"] == "closed"
 
 
+def help_keys(app) -> dict[str, str]:
+    """binding id -> the keys the help screen shows for it."""
+    text = str(app.screen.query_one("#help-text").render())
+    keys = {}
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and "." in parts[-1]:
+            keys[parts[-1]] = line[:24].strip()
+    return keys
+
+
+async def test_the_help_screen_shows_remapped_keys(server) -> None:
+    config = Config(keymap={"conversation.close": "x", "thread.oldest": "home", "app.refresh": "f5,ctrl+r"})
+    async with running(server, config=config) as (app, pilot):
+        await pilot.press("question_mark")
+        await settle(pilot)
+        assert isinstance(app.screen, HelpScreen)
+        keys = help_keys(app)
+        assert keys["conversation.close"] == "x"
+        assert keys["thread.oldest"] == "home"
+        assert keys["app.refresh"] == "f5, ctrl+r"
+        assert keys["conversation.unread"] == "u"  # what is not remapped shows its default
+        assert keys["conversations.filter"] == "/"
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+
 async def test_keys_can_be_remapped_from_the_config(server) -> None:
     config = Config(keymap={"conversation.close": "x"})
     async with running(server, config=config) as (app, pilot):
@@ -480,6 +610,54 @@ async def test_keys_can_be_remapped_from_the_config(server) -> None:
         await pilot.press("x")
         await settle(pilot)
         assert server.data.conversation_by_id(first.id)["status"] == "closed"
+
+
+async def test_moving_the_list_cursor_previews_the_thread(server) -> None:
+    async with running(server) as (app, pilot):
+        screen, _, conversations, thread = widgets(app)
+        assert conversations.has_focus
+        for steps in (1, 3):
+            await pilot.press(*["j"] * steps)
+            await settle(pilot)
+            resting = conversations.highlighted
+            assert screen.conversation.id == resting.id
+            newest = server.data.messages_for(resting.inbox_id, resting.target)[-1]
+            assert thread.selected_message.id == newest["id"]
+            assert resting.display_name in str(screen.query_one("#thread-title").render())
+            assert conversations.has_focus  # previewing keeps the cursor in the list
+
+
+async def test_a_refresh_lifts_a_conversation_with_a_new_message_to_the_top(server) -> None:
+    async with running(server) as (app, pilot):
+        screen, _, conversations, _ = widgets(app)
+        before = [c.id for c in conversations.items]
+        lifted = conversations.items[5]
+        server.add_message(lifted.inbox_id, lifted.target, "lifted to the top by this")
+        await pilot.press("r")
+        await settle(pilot)
+        assert [c.id for c in conversations.items] == [lifted.id] + [i for i in before if i != lifted.id]
+        assert conversations.highlighted.id == before[0]  # the cursor stays on what it was on
+        assert conversations.items[0].updated > conversations.items[1].updated
+        assert any("lifted to the top by this" in line for line in screen_text(conversations))
+
+
+async def test_find_in_the_thread_n_after_N_goes_back_to_the_newer_match(server) -> None:
+    async with running(server) as (app, pilot):
+        screen, thread = await open_long_thread(pilot, app)
+        loaded = thread.messages()
+        words = [w.strip(".,!?").lower() for m in loaded for w in (m.text or "").split()]
+        word = next(w for w in words if w.isalpha() and len(w) > 4
+                    and 3 <= len(thread.matching_ids(w)) <= 10)
+        matches = thread.matching_ids(word)  # oldest first
+        await pilot.press("slash", *list(word), "enter")
+        await settle(pilot)
+        seen = [thread.selected_message.id]
+        for key in ("N", "N", "n", "n", "n"):
+            await pilot.press(key)
+            await settle(pilot)
+            seen.append(thread.selected_message.id)
+        # enter: the newest; N, N: two older; n, n: back to the newest; n past it: around to the oldest.
+        assert seen == [matches[-1], matches[-2], matches[-3], matches[-2], matches[-1], matches[0]]
 
 
 async def test_q_quits_with_exit_code_0(server) -> None:
@@ -503,7 +681,7 @@ async def test_offline_shows_in_the_status_line_once_and_keeps_the_screen(server
         assert screen.status.state == "offline"
         assert "offline" in screen.status.describe()
         assert [c.id for c in conversations.items] == shown
-        errors = [n for n in app._notifications if n.severity == "error"]
+        errors = [n for n in app.notified if n.severity == "error"]
         assert len(errors) == 1
 
 

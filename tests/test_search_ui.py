@@ -13,6 +13,8 @@ from hmtui.api.models import Message, format_datetime
 from hmtui.ui.screens.search import SearchResult, SearchResults, SearchScreen
 from hmtui.ui.widgets.thread_view import ThreadView
 
+from app_harness import settle
+
 UTC = timezone.utc
 BASE = datetime(2026, 11, 20, 14, 3, tzinfo=UTC)
 MISSING = object()
@@ -59,7 +61,7 @@ async def test_set_highlight_styles_exactly_the_matched_cells() -> None:
     app = ThreadApp()
     async with app.run_test(size=(80, 24)) as pilot:
         view = app.query_one(ThreadView)
-        await pilot.pause()
+        await settle(pilot)
         line = "invoice PAID, thanks for the invoice"
         assert matched(view, find_line(view, line)) == []
         view.set_highlight("INVOICE paid")
@@ -91,7 +93,7 @@ async def test_matching_ids_every_term_case_insensitive() -> None:
     app = ThreadApp()
     async with app.run_test(size=(80, 24)) as pilot:
         view = app.query_one(ThreadView)
-        await pilot.pause()
+        await settle(pilot)
         assert view.matching_ids("INVOICE") == [1, 3]
         assert view.matching_ids("invoice paid") == [3]
         assert view.matching_ids("Paid") == [3, 4]
@@ -132,13 +134,6 @@ class SearchApp(App[None]):
         self.dismissed = value
 
 
-async def searched(pilot: Any) -> None:
-    """Wait for the search (it runs on a thread, in a worker) and for the screen to catch up."""
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-
-
 def screen_text(screen: SearchScreen) -> list[str]:
     view = screen.query_one(SearchResults)
     return ["".join(s.text for s in view.render_line(y)) for y in range(view.size.height)]
@@ -151,7 +146,7 @@ async def test_typing_searches_and_shows_rows() -> None:
         assert isinstance(screen, SearchScreen)
         assert "type to search" in str(screen.query_one("#search-count").render())
         await pilot.press("h", "i")
-        await searched(pilot)
+        await settle(pilot)
         assert app.queries[-1] == "hi"
         lines = screen_text(screen)
         assert "Sales · Contact 1" in lines[0] and "20 Nov 2026 14:03" in lines[0]
@@ -164,9 +159,9 @@ async def test_enter_on_result_returns_it() -> None:
     app = SearchApp([result(1), result(2), result(3)])
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("x")
-        await searched(pilot)
+        await settle(pilot)
         await pilot.press("down", "down", "enter")
-        await pilot.pause()
+        await settle(pilot)
         assert isinstance(app.dismissed, SearchResult)
         assert app.dismissed.key == 2
         assert app.dismissed.payload == ("payload", 2)
@@ -176,7 +171,7 @@ async def test_enter_in_input_returns_first() -> None:
     app = SearchApp([result(1), result(2)])
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("x", "enter")
-        await searched(pilot)
+        await settle(pilot)
         assert isinstance(app.dismissed, SearchResult)
         assert app.dismissed.key == 1
 
@@ -185,9 +180,9 @@ async def test_escape_returns_none() -> None:
     app = SearchApp([result(1)])
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("x")
-        await pilot.pause()
+        await settle(pilot)
         await pilot.press("escape")
-        await pilot.pause()
+        await settle(pilot)
         assert app.dismissed is None
         assert not isinstance(app.screen, SearchScreen)
 
@@ -197,7 +192,7 @@ async def test_hostile_strings_shown_literally() -> None:
     app = SearchApp([result(1, snippet=hostile, contact="[b]Bob[/b]\x07", inbox_name="\x1b]0;pwn\x07Inbox")])
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("x")
-        await searched(pilot)
+        await settle(pilot)
         screen = app.screen
         assert isinstance(screen, SearchScreen)
         lines = screen_text(screen)
@@ -217,16 +212,16 @@ async def test_debounced_search_and_tab_into_results() -> None:
     async with app.run_test(size=(100, 30)) as pilot:
         screen = app.screen
         assert isinstance(screen, SearchScreen)
-        screen.delay = 0.4
+        # Long enough that "b" always follows "a" within it, however slow the machine.
+        screen.delay = 2.0
         await pilot.press("a", "b")
         assert app.queries == []  # not yet: debounced
-        await pilot.pause(0.6)
-        await searched(pilot)
-        assert app.queries == ["ab"]
+        await settle(pilot)  # waits for the pending debounce to fire and its search to finish
+        assert app.queries == ["ab"]  # one search, for what was typed once typing paused
         await pilot.press("tab")
         assert app.focused is screen.query_one(SearchResults)
         await pilot.press("up")  # from the first row back to the query
         assert app.focused is screen.query_one("#search-input")
         await pilot.press("ctrl+n", "down", "enter")
-        await pilot.pause()
+        await settle(pilot)
         assert isinstance(app.dismissed, SearchResult) and app.dismissed.key == 2

@@ -71,17 +71,75 @@ def make_app(server: FakeHeymarket, *, attempts: int = 2, config: Config | None 
     return app
 
 
-async def settle(pilot: Any) -> None:
-    """Wait until every worker the app started has finished and the screen has caught up."""
-    from textual.worker import WorkerFailed
+# Workers that live as long as the app (the background refresh): never "finished", so settling
+# does not wait for them; a test that runs one waits on what it does instead.
+LONG_LIVED_GROUPS = frozenset({"refresh-loop"})
+# How many rounds settle() waits before it calls the app hung. A round is at least one event-loop
+# pass of ~20 ms (Textual's idle wait), so this bound is reached only by real work that never
+# ends (a stalled worker, a timer that re-arms itself), never by a slow machine.
+SETTLE_ROUNDS = 1500
 
-    for _ in range(6):
+
+class AppDidNotSettle(AssertionError):
+    """The app kept working (or waiting) past settle()'s bound: a hang, reported as a failure."""
+
+
+def pending_work(app: Any) -> list[str]:
+    """What the app still has to do: running workers, queued messages, one-shot timers (the
+    debounces) and cache writes not yet written. Empty when the app is idle."""
+    from textual.worker import WorkerState
+
+    busy: list[str] = []
+    for worker in app.workers:
+        if worker.group in LONG_LIVED_GROUPS:
+            continue
+        if worker.state in (WorkerState.PENDING, WorkerState.RUNNING):
+            busy.append(f"worker {worker.group}/{worker.name}")
+    nodes = [app]
+    for screen in app.screen_stack:
+        nodes.extend(screen.walk_children(with_self=True))
+    for node in nodes:
+        if node.message_queue_size or node._pending_message is not None:  # noqa: SLF001
+            busy.append(f"messages for {node!r}")
+    # One-shot timers of the app and its screens: the debounces (preview, find, search). Widgets'
+    # own timers (a toast's expiry, a blinking cursor) are not the app's work.
+    for node in [app, *app.screen_stack]:
+        for timer in list(node._timers):  # noqa: SLF001
+            task = timer._task  # noqa: SLF001
+            if timer._repeat == 0 and task is not None and not task.done():  # noqa: SLF001
+                busy.append(f"timer {timer.name} of {node!r}")
+    writer = getattr(app, "writer", None)
+    if writer is not None and writer.pending:
+        busy.append(f"{writer.pending} cache writes")
+    return busy
+
+
+async def settle(pilot: Any, *, rounds: int = SETTLE_ROUNDS) -> None:
+    """Wait until the app is idle: every worker it started has finished (the refresh loop
+    aside), no message is queued, no debounce timer is pending and the cache writer has written
+    everything; then let the screen catch up. Bounded: an app that never gets idle raises
+    AppDidNotSettle, naming what it was still doing, instead of stalling the test run."""
+    app = pilot.app
+    quiet_rounds = 0
+    for _ in range(rounds):
         await pilot.pause()
-        try:
-            await pilot.app.workers.wait_for_complete()
-        except WorkerFailed:
-            pass  # the app reports worker failures itself; tests look at what it showed
-    await pilot.pause()
+        busy = pending_work(app)
+        if not busy:
+            # Idle twice in a row: a worker that just finished may have posted one last message.
+            quiet_rounds += 1
+            if quiet_rounds >= 2:
+                return
+            continue
+        quiet_rounds = 0
+        tasks = [w._task for w in app.workers  # noqa: SLF001
+                 if w.group not in LONG_LIVED_GROUPS and w._task is not None and not w._task.done()]  # noqa: SLF001
+        if tasks:
+            # Wake as soon as one finishes; asyncio.wait never cancels what it waits on.
+            await asyncio.wait(tasks, timeout=0.5, return_when=asyncio.FIRST_COMPLETED)
+        writer = getattr(app, "writer", None)
+        if writer is not None and writer.pending:
+            await asyncio.to_thread(writer.flush, 0.5)
+    raise AppDidNotSettle(f"the app was still busy after {rounds} rounds: {', '.join(pending_work(app)) or '?'}")
 
 
 async def _main(pilot: Any) -> None:
