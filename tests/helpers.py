@@ -57,3 +57,12 @@ def mock_client(handler: Handler, *, clock: Callable[[], float] | None = None,
         sleep=sleep or RecordingSleep(),
         **kw,
     )
+
+
+def this_accounts_cache_info(stdout: str) -> dict[str, str]:
+    """`hmtui cache info`'s row for the current account, by column: {"file", "bytes", "inboxes",
+    "conversations", "threads", "messages"} (numbers as printed, with their commas)."""
+    lines = stdout.splitlines()
+    header = next(line.split() for line in lines if line.startswith("FILE"))
+    row = next(line.replace("(this account)", "").split() for line in lines if "(this account)" in line)
+    return dict(zip((name.lower() for name in header), row))

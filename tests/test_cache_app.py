@@ -128,10 +128,13 @@ def test_cli_search_finds_a_thread_read_once_and_cache_info_and_clear(server, is
     assert hits and all(word.lower() in (h.get("text") or "").lower() for h in hits)
     table = run_cli("search", word, env=env)
     assert table.returncode == 0 and word.lower() in table.stdout.lower()
-    info = run_cli("cache", "info", env=env)
+    info = run_cli("cache", "info", env={**env, "COLUMNS": "250"})  # wide enough for whole names
     assert info.returncode == 0
     assert f"{len(messages):,}" in info.stdout
-    path = next(line.split(None, 1)[1] for line in info.stdout.splitlines() if line.startswith("path"))
+    lines = info.stdout.splitlines()
+    folder = next(line.split(None, 2)[2] for line in lines if line.startswith("cache directory"))
+    mine = next(line.split()[0] for line in lines if "(this account)" in line)
+    path = os.path.join(folder, mine)
     assert os.stat(path).st_mode & 0o777 == 0o600
     cleared = run_cli("cache", "clear", env=env)
     assert cleared.returncode == 0 and not os.path.exists(path)

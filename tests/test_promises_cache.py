@@ -10,13 +10,14 @@ from pathlib import Path
 from hmtui.cache import store_path
 from hmtui.fake import LONG_THREAD_INBOX
 
+from helpers import this_accounts_cache_info
 from conftest import env_for, run_cli
 
 
 def info(env: dict[str, str]) -> dict[str, str]:
-    result = run_cli("cache", "info", env=env)
+    result = run_cli("cache", "info", env={**env, "COLUMNS": "250"})  # wide enough for whole names
     assert result.returncode == 0, result.stderr
-    return dict(line.split(None, 1) for line in result.stdout.splitlines())
+    return this_accounts_cache_info(result.stdout)
 
 
 # -- "in the platformdirs user cache dir: ~/.cache/hmtui/ on Linux" --------------------------------

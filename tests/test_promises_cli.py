@@ -93,7 +93,7 @@ def test_an_interrupted_command_exits_130_with_one_line(server, isolated_env) ->
 
 
 def test_conversations_table_and_json_defuse_a_hostile_contact_name(shared_server, isolated_env) -> None:
-    env = env_for(shared_server, isolated_env)
+    env = {**env_for(shared_server, isolated_env), "COLUMNS": "400"}  # wide enough for whole names
     table = run_cli("conversations", "--inbox", str(HOSTILE_THREAD_INBOX), env=env)
     assert table.returncode == 0, table.stderr
     assert not RAW_UNSAFE.search(table.stdout.replace("\n", ""))

@@ -37,8 +37,12 @@ def write_config(env: dict[str, str], text: str) -> None:
 
 def one_line_error(result, code: int = 1) -> str:
     assert result.returncode == code, result
-    err = result.stderr.strip()
-    assert len(err.splitlines()) == 1, err
+    lines = result.stderr.strip().splitlines()
+    # A command that retries says so once, at its first retry; then comes the one-line error.
+    if len(lines) == 2 and lines[0].endswith("retrying…"):
+        lines = lines[1:]
+    err = "\n".join(lines)
+    assert len(lines) == 1, result.stderr
     assert "Traceback" not in err and err.startswith("hmtui: ")
     return err
 

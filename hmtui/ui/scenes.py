@@ -68,6 +68,15 @@ def make_app(server: FakeHeymarket, *, attempts: int = 2, config: Config | None 
                    refresh_interval=0, **kw)
     app.preview_delay = 0.0
     app.transport = transport
+    # A toast expires by the wall clock, not the frozen one: in a picture it stays, however long
+    # the machine took to get there.
+    notify = app.notify
+
+    def lasting_notify(*args: Any, **kwargs: Any) -> None:
+        kwargs["timeout"] = 24 * 3600
+        notify(*args, **kwargs)
+
+    app.notify = lasting_notify
     return app
 
 
