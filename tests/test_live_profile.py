@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from rich.cells import cell_len
 
 from hmtui.api import Credentials, HeymarketClient, MessageKind, RetryPolicy
+from hmtui.cli import char_cells
 from hmtui.fake.live import EMAIL_TARGET, UNKNOWN_STATUS, ZERO_TIME
 from hmtui.ui.widgets.conversation_list import ConversationList
 from hmtui.ui.widgets.thread_view import ThreadView
@@ -30,7 +30,7 @@ def cells(line: str, start: int, width: int) -> str:
     for ch in line:
         if start <= at < start + width:
             out.append(ch)
-        at += cell_len(ch)
+        at += char_cells(ch)  # as the CLI measures (and terminals do): a vowel sign is a cell
     return "".join(out)
 
 
