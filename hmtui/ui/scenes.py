@@ -130,6 +130,7 @@ async def settle(pilot: Any, *, rounds: int = SETTLE_ROUNDS) -> None:
     AppDidNotSettle, naming what it was still doing, instead of stalling the test run."""
     app = pilot.app
     quiet_rounds = 0
+    bindings_refreshed = False
     for _ in range(rounds):
         await pilot.pause()
         busy = pending_work(app)
@@ -137,7 +138,13 @@ async def settle(pilot: Any, *, rounds: int = SETTLE_ROUNDS) -> None:
             # Idle twice in a row: a worker that just finished may have posted one last message.
             quiet_rounds += 1
             if quiet_rounds >= 2:
-                return
+                if bindings_refreshed:
+                    return
+                # The footer dims the keys whose action cannot run now; it learns of a change
+                # only when bindings are refreshed, which Textual does at its own moments. Do it
+                # once, and let the footer redraw, so what is shown does not depend on timing.
+                app.screen.refresh_bindings()
+                bindings_refreshed, quiet_rounds = True, 0
             continue
         quiet_rounds = 0
         tasks = [w._task for w in app.workers  # noqa: SLF001
