@@ -24,6 +24,7 @@ the same on every run.
 
 from __future__ import annotations
 
+import threading
 import zlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -63,9 +64,33 @@ class LiveMarks:
     headless: set[int] = field(default_factory=set)  # groups sent without a `target`
     email: dict[int, str] = field(default_factory=dict)  # conversation id -> address
     zero_updated: set[int] = field(default_factory=set)
-    showcase: int | None = None  # a Support conversation with one of each message mark, newest page
-    forced: dict[int, str] = field(default_factory=dict)  # message id -> broadcast | hidden | failed
     seed: int = 7
+    # The showcase reads threads to choose, so it is chosen on first use: making the data set (and
+    # starting the server) builds no thread.
+    _showcase: int | None = None
+    _forced: dict[int, str] = field(default_factory=dict)
+    _choose_later: tuple[Any, ...] | None = field(default=None, repr=False)
+    _choosing: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    @property
+    def showcase(self) -> int | None:
+        """A Support conversation with one of each message mark in its newest page."""
+        self._settle_showcase()
+        return self._showcase
+
+    @property
+    def forced(self) -> dict[int, str]:
+        """Message id -> broadcast | hidden | failed, for the showcase."""
+        self._settle_showcase()
+        return self._forced
+
+    def _settle_showcase(self) -> None:
+        if self._choose_later is None:
+            return
+        with self._choosing:  # the server's handler threads may ask at once
+            if self._choose_later is not None:
+                self._choose_showcase(*self._choose_later)
+                self._choose_later = None
 
     @classmethod
     def choose(cls, data: FakeData, plans: dict[int, Any]) -> LiveMarks:
@@ -108,7 +133,7 @@ class LiveMarks:
             conv = pick(inbox, rank, open_only=False)
             if conv is not None:
                 marks.zero_updated.add(conv["id"])
-        marks._choose_showcase(data, by_inbox.get(501, []), used)
+        marks._choose_later = (data, by_inbox.get(501, []), used)
         return marks
 
     def _choose_showcase(self, data: FakeData, rows: list[dict[str, Any]], used: set[int]) -> None:
@@ -122,8 +147,8 @@ class LiveMarks:
             sent = [m for m in window if m["user"] is not None and m["type"] != "comment"]
             replies = [m for m in window if m["user"] is None]
             if len(sent) >= 2 and replies:
-                self.showcase = conv["id"]
-                self.forced = {sent[0]["id"]: "broadcast", replies[0]["id"]: "hidden", sent[1]["id"]: "failed"}
+                self._showcase = conv["id"]
+                self._forced = {sent[0]["id"]: "broadcast", replies[0]["id"]: "hidden", sent[1]["id"]: "failed"}
                 used.add(conv["id"])
                 return
 
