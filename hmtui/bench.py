@@ -732,7 +732,7 @@ def bench_idle(plan: Plan, results: dict[str, Any]) -> None:
     minutes = 3 if plan.quick else 15
     worst = 0
     for count_filters in (False, True):
-        server = FakeHeymarket(seed=SEED, anchor=ANCHOR, options=FakeOptions(count_filters=count_filters))
+        server = FakeHeymarket(seed=SEED, anchor=ANCHOR, options=FakeOptions(count_filters=count_filters, rate_limit=0))
         grow_team(server.data, inboxes=IDLE_INBOXES, big=IDLE_BIG_INBOXES, open_per_inbox=IDLE_OPEN_PER_INBOX)
         server.start()
         try:

@@ -15,7 +15,7 @@ from hmtui.fake import FakeHeymarket
 from hmtui.fake.bigteam import grow_team
 from hmtui.workspace.refresh import Cadence, InboxCounts, NewMessage, RefreshObserver, Refresher
 
-from conftest import make_server
+from conftest import new_server
 from helpers import RecordingSleep
 
 IDLE_BUDGET = 30  # requests in an idle minute, default config, 12 inboxes
@@ -51,7 +51,10 @@ class Recorder(RefreshObserver):
 
 @contextmanager
 def big_server(*, inboxes: int = 12, open_per_inbox: int = 300, **options: object) -> Iterator[FakeHeymarket]:
-    server = make_server(**options)
+    # The refresher runs in simulated time: an idle hour passes in seconds of the server's real
+    # clock, so its per-minute limit would count an hour's requests as one minute's.
+    options.setdefault("rate_limit", 0)
+    server = new_server(**options)
     grow_team(server.data, inboxes=inboxes, big=10, open_per_inbox=open_per_inbox)
     with server:
         yield server
