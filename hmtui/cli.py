@@ -148,6 +148,15 @@ def _fake_limit_options(p: argparse.ArgumentParser) -> None:
                    help="which side of created_at /v1/messages/all answers (default: before)")
 
 
+def _numbers_cell(conversation: Any) -> str:
+    """A conversation's number for a table: a group shows its first number and how many more
+    (every number is in --json), so one group cannot widen the column past the dates."""
+    numbers = list(conversation.numbers) or ([conversation.target] if conversation.target else [])
+    if not numbers:
+        return ""
+    return format_phone(numbers[0]) + (f" +{len(numbers) - 1}" if len(numbers) > 1 else "")
+
+
 def _int_at_least(minimum: int) -> Callable[[str], int]:
     def parse(text: str) -> int:
         try:
@@ -581,7 +590,7 @@ async def cmd_conversations(client: HeymarketClient, config: Config, args: argpa
         team = await client.team()
         names = {m.id: m.name for m in team.members}
         rows = [
-            [str(c.id), c.display_name, ", ".join(format_phone(n) for n in c.numbers) or format_phone(c.target),
+            [str(c.id), c.display_name, _numbers_cell(c),
              c.status_label, "unread" if c.unread else "",
              names.get(c.assigned, str(c.assigned)) if c.assigned is not None else "",
              _local(c.updated), c.last_message or ""]

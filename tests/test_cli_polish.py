@@ -74,7 +74,11 @@ def test_conversations_lines_fit_columns_or_100_when_piped(shared_server, isolat
         assert max(text_cells(line) for line in lines) <= width, (width, max(lines, key=text_cells))
         assert lines[0].startswith("ID")
         # The names and messages were cut, not the line: every row keeps its whole date.
-        assert all(re.search(r"  \d{4}-\d\d-\d\d \d\d:\d\d  ", line) for line in lines[1:]), width
+        # (The live profile sends a few a zero `updated`: those rows have no date to keep.)
+        undated = sum(1 for c in shared_server.data.conversations if c["inbox"] == 501
+                      and str(shared_server.shape_conversation(c).get("updated", "")).startswith("0001-"))
+        dated = sum(1 for line in lines[1:] if re.search(r"  \d{4}-\d\d-\d\d \d\d:\d\d  ", line))
+        assert dated >= len(lines) - 1 - undated, width
 
 
 # -- 13 and 14: say when nothing was found -----------------------------------------------------

@@ -93,7 +93,7 @@ class AppDidNotSettle(AssertionError):
     """The app kept working (or waiting) past settle()'s bound: a hang, reported as a failure."""
 
 
-def pending_work(app: Any) -> list[str]:
+def pending_work(app: Any, *, timers: bool = True) -> list[str]:
     """What the app still has to do: running workers, queued messages, one-shot timers (the
     debounces) and cache writes not yet written. Empty when the app is idle."""
     from textual.worker import WorkerState
@@ -112,7 +112,7 @@ def pending_work(app: Any) -> list[str]:
             busy.append(f"messages for {node!r}")
     # One-shot timers of the app and its screens: the debounces (preview, find, search). Widgets'
     # own timers (a toast's expiry, a blinking cursor) are not the app's work.
-    for node in [app, *app.screen_stack]:
+    for node in ([app, *app.screen_stack] if timers else []):
         for timer in list(node._timers):  # noqa: SLF001
             task = timer._task  # noqa: SLF001
             if timer._repeat == 0 and task is not None and not task.done():  # noqa: SLF001
@@ -123,7 +123,7 @@ def pending_work(app: Any) -> list[str]:
     return busy
 
 
-async def settle(pilot: Any, *, rounds: int = SETTLE_ROUNDS) -> None:
+async def settle(pilot: Any, *, rounds: int = SETTLE_ROUNDS, timers: bool = True) -> None:
     """Wait until the app is idle: every worker it started has finished (the refresh loop
     aside), no message is queued, no debounce timer is pending and the cache writer has written
     everything; then let the screen catch up. Bounded: an app that never gets idle raises
@@ -133,7 +133,7 @@ async def settle(pilot: Any, *, rounds: int = SETTLE_ROUNDS) -> None:
     bindings_refreshed = False
     for _ in range(rounds):
         await pilot.pause()
-        busy = pending_work(app)
+        busy = pending_work(app, timers=timers)
         if not busy:
             # Idle twice in a row: a worker that just finished may have posted one last message.
             quiet_rounds += 1
