@@ -83,7 +83,7 @@ def signal_in_terminal(args: list[str], env: dict[str, str], *, until: list[str]
 def test_a_signal_restores_the_terminal_and_keeps_the_cache(server, isolated_env, signum) -> None:
     env = env_for(server, isolated_env)
     name = newest_open_name(server, 501)
-    code, before, after = signal_in_terminal([], env, until=["Field Ops", name], signum=signum)
+    code, before, after = signal_in_terminal([], env, until=["@Priya Raman", name], signum=signum)
     assert "\x1b[?1049h" in before, before[-2000:]  # it did enter the alternate screen
     for what, sequence in RESTORE.items():
         assert sequence in after, f"{what}: {after[-2000:]!r}"
@@ -169,7 +169,7 @@ def test_a_world_readable_config_is_warned_about_in_the_tui(server, isolated_env
     config = Path(env["HMTUI_CONFIG"])
     config.write_text("retries = 1\n", encoding="utf-8")
     config.chmod(0o644)
-    code, before, _ = signal_in_terminal([], env, until=["Field Ops", "Config"], signum=signal.SIGTERM)
+    code, before, _ = signal_in_terminal([], env, until=["@Priya Raman", "Config"], signum=signal.SIGTERM)
     printed, _, in_app = before.partition("\x1b[?1049h")
     assert "readable by other users" in printed  # on stderr, before the TUI: it scrolls away
     # ... and in the app, as a toast titled "Config" that names the file (it wraps: its start).
