@@ -31,13 +31,15 @@ def frozen_clock(moment: datetime = ANCHOR):
     return lambda: moment
 
 
-def make_app(server, *, tmp_path: Path | None = None, attempts: int = 3, timeout: float = 5.0,
+def make_app(server, *, tmp_path: Path | None = None, attempts: int = 3, timeout: float = 30.0,
              config: Config | None = None, refresh_interval: float | None = 0, retry: RetryPolicy | None = None,
              sleep: Callable[[float], Awaitable[None]] | None = None,
              transport: httpx.AsyncBaseTransport | None = None, clock: Callable[[], datetime] | None = None,
              **kw: Any) -> HmtuiApp:
     """The app on the fake server. `refresh_interval=None` takes the config's (the CLI's way);
-    the default 0 turns the background refresh off, so tests drive refreshes themselves."""
+    the default 0 turns the background refresh off, so tests drive refreshes themselves. The
+    timeout is generous: on a loaded machine a loopback answer can take seconds, and a retry
+    the test did not plan for changes what it counts (tests of timeouts pass their own)."""
     client = HeymarketClient(
         Credentials(server.secret_id, server.secret_key),
         base_url=server.url,

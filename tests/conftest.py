@@ -71,6 +71,14 @@ tidy_only = pytest.mark.parametrize("profile", ["tidy"], indirect=True)
 live_only = pytest.mark.parametrize("profile", ["live"], indirect=True)
 
 
+@pytest.fixture(autouse=True)
+def no_inherited_terminal_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    """COLUMNS/LINES of whoever runs pytest (a terminal, an IDE, pytest-xdist's workers set 80)
+    must not decide a table's width: a test that wants a width sets it."""
+    monkeypatch.delenv("COLUMNS", raising=False)
+    monkeypatch.delenv("LINES", raising=False)
+
+
 @pytest.fixture
 def isolated_env(tmp_path: Path) -> dict[str, str]:
     """An environment with no credentials, and config, cache and logs under tmp_path."""

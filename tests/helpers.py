@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -25,6 +26,16 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
+
+
+def eventually(condition: Callable[[], object], what: str, *, within: float = 60.0) -> None:
+    """Wait until `condition()` holds, for a fact another thread makes true (a loopback server
+    counting a request it has yet to read on a loaded machine); bounded, so a miss fails."""
+    deadline = time.monotonic() + within
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"never happened within {within:g} s: {what}")
+        time.sleep(0.01)
 
 
 class RecordingSleep:

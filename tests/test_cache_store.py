@@ -608,7 +608,7 @@ def test_the_null_store_keeps_nothing_and_touches_no_file(tmp_path: Path, monkey
         s.mark_thread_complete(INBOX, TARGET)
         writer = StoreWriter(s)
         writer.submit("put_messages", INBOX, TARGET, [msg(2, T0)])
-        assert writer.flush(timeout=5)
+        assert writer.flush(timeout=60)
         writer.close()
         assert writer.errors == []
         assert s.inboxes() == [] and s.team() is None and s.conversations(INBOX) == []

@@ -81,7 +81,7 @@ async def test_key_fuzz_in_the_pilot(seed: int, fuzz_server, tmp_path: Path, mon
         burst(app, ["q", *stream.after_q])  # typeahead after q does nothing
         await drain(pilot, app)
     assert app.return_code == 0, stream.describe()
-    assert not [n for n in app._notifications if n.message.startswith("Unexpected error")]
+    assert not [n for n in app.notified if n.message.startswith("Unexpected error")]
     assert TriageLedger(stream).problems(fuzz_server.requests) == [], stream.describe()
 
 

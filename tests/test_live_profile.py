@@ -203,7 +203,7 @@ async def test_app_group_without_a_number_says_so_in_one_line_and_asks_nothing(s
         lines = [line.strip() for line in screen_text(thread) if line.strip()]
         assert any("Group of 3" in line for line in lines)
         assert server.counts["GET /v1/messages"] == 0
-        assert not [n for n in app._notifications if n.severity == "error"]
+        assert not [n for n in app.notified if n.severity == "error"]
         # The row lists its numbers.
         rows = "\n".join(screen_text(conversations))
         assert "group of 3" in rows or "+1 503 555" in rows

@@ -26,7 +26,7 @@ def widgets(app):
 
 
 def toasts(app, prefix: str) -> list[str]:
-    return [n.message for n in app._notifications if n.message.startswith(prefix)]
+    return [n.message for n in app.notified if n.message.startswith(prefix)]
 
 
 # -- "On a terminal narrower than 100 columns the sidebar collapses" -------------------------------

@@ -221,7 +221,7 @@ async def test_the_app_shows_a_full_disk_once(server, tmp_path) -> None:
         await asyncio.to_thread(app.writer.flush, 60)
         for _ in range(5):
             await pilot.pause()
-        cache_notes = [n for n in app._notifications if n.title == "Cache"]
+        cache_notes = [n for n in app.notified if n.title == "Cache"]
         assert len(cache_notes) == 1 and "disk is full" in cache_notes[0].message
         assert app.writer.errors
 
@@ -230,13 +230,13 @@ async def test_the_app_shows_a_cache_set_aside_at_run_time(server, tmp_path) -> 
     path = _populated(tmp_path)
     store = Store.open(POPULATED_BASE, POPULATED_SECRET, directory=tmp_path)
     async with running(server, store=store) as (app, pilot):
-        assert not [n for n in app._notifications if n.title == "Cache"]
+        assert not [n for n in app.notified if n.title == "Cache"]
         _corrupt_while_open(path)
         # Whatever thread finds it (here the writer's), the app hears of it.
         await asyncio.to_thread(store.messages, 11, "t15")
         for _ in range(5):
             await pilot.pause()
-        cache_notes = [n for n in app._notifications if n.title == "Cache"]
+        cache_notes = [n for n in app.notified if n.title == "Cache"]
         assert len(cache_notes) == 1 and "set aside" in cache_notes[0].message
 
 

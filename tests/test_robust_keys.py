@@ -247,7 +247,7 @@ def test_pty_slash_c_typed_fast_filters_and_closes_nothing(server, terminal_env)
 
 
 def notifications(app) -> list[str]:
-    return [n.message for n in app._notifications]
+    return [n.message for n in app.notified]
 
 
 async def test_an_exception_in_a_key_action_shows_one_line_and_the_app_goes_on(server, monkeypatch, caplog) -> None:

@@ -91,6 +91,27 @@ def redact_url(url: str) -> str:
     return f"{url[:start]}[redacted]{url[at:]}"
 
 
+_backend_imported = False
+
+
+async def _import_network_backend() -> None:
+    """httpcore imports its async networking (anyio and anyio's asyncio layer) at the first
+    connection: ~50 ms on a quiet machine, over half a second on a busy one. Done once, before
+    the first attempt's deadline starts, so a short timeout is not spent on imports and the
+    first try of every process is a real one."""
+    global _backend_imported
+    if _backend_imported:
+        return
+    _backend_imported = True
+    try:
+        import anyio
+        import httpcore._backends.anyio  # noqa: F401  # private path: its absence only costs time
+
+        await anyio.sleep(0)  # loads anyio's asyncio backend
+    except Exception:  # a different httpcore layout: the first attempt pays the import, as before
+        pass
+
+
 def _attempt_deadline(timeout: httpx.Timeout | float) -> float | None:
     """One bound on a whole attempt (connect, send, headers, body): the configured timeout.
     httpx's own timeouts bound each read, so a body trickling a byte at a time never trips them."""
@@ -433,6 +454,7 @@ class HeymarketClient:
         """One try: (the response, or the error; whether the server may have acted; Retry-After)."""
         where = {"method": method, "path": path}
         headers = {"Authorization": f"Bearer {self.signer.token()}"}
+        await _import_network_backend()
         started = time.perf_counter()
         deadline = asyncio.timeout(self.deadline)
         try:
