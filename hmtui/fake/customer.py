@@ -47,7 +47,7 @@ class CustomerReplies:
     def on_sent(self, msg: dict[str, Any]) -> None:
         """A listener of the send endpoint: schedule an answer to a reply that went out."""
         delay = self.delay
-        if delay is None or msg.get("type") == "comment" or msg.get("status") == "held":
+        if not delay or msg.get("type") == "comment" or msg.get("status") == "held":
             return
         ref = msg.get("conversation") or {}
         inbox, target = ref.get("inbox"), msg.get("target") or ref.get("target")

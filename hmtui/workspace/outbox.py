@@ -106,8 +106,12 @@ class Outbox:
         *,
         observer: OutboxObserver | None = None,
         clock: Callable[[], float] = time.time,
+        configured_member: Id | None = None,
     ) -> None:
         self.client = client
+        # The config's user_id: who a message made without a known sender (offline, before the
+        # inboxes were read) is sent as, if they belong to its inbox.
+        self.configured_member = configured_member
         self.store = store
         self.observer = observer or OutboxObserver()
         self._clock = clock
@@ -164,28 +168,39 @@ class Outbox:
 
     async def send(self, entry: OutboxEntry) -> OutboxEntry:
         """One delivery of `entry` under the exactly-once rule; its entry as it ended."""
-        if entry.local_id in self._inflight:
-            return entry
-        self._inflight.add(entry.local_id)
-        try:
-            return await self._deliver(entry)
-        finally:
-            self._inflight.discard(entry.local_id)
+        ended, _ = await self._send(entry)
+        return ended
+
+    async def send_with_result(self, entry: OutboxEntry) -> SendResult | None:
+        """`send`, returning the server's confirmation (None: not confirmed; see `entry()`)."""
+        _, result = await self._send(entry)
+        return result
 
     async def flush(self) -> list[OutboxEntry]:
         """Send everything waiting, oldest first, each once (on start, and when the connection
         comes back). Stops early once the server is unreachable: the rest would only fail the
         same way. Returns the entries as they ended."""
+        return [ended for ended, _ in await self.flush_with_results()]
+
+    async def flush_with_results(self) -> list[tuple[OutboxEntry, SendResult | None]]:
         async with self._flush_lock:
-            done: list[OutboxEntry] = []
+            done: list[tuple[OutboxEntry, SendResult | None]] = []
             for entry in self.waiting():
                 if entry.local_id in self._inflight:
                     continue
-                ended = await self.send(entry)
-                done.append(ended)
+                done.append(await self._send(entry))
                 if self._unreachable:  # not reached at all: the next ones would not be either
                     break
             return done
+
+    async def _send(self, entry: OutboxEntry) -> tuple[OutboxEntry, SendResult | None]:
+        if entry.local_id in self._inflight:
+            return entry, None
+        self._inflight.add(entry.local_id)
+        try:
+            return await self._deliver(entry)
+        finally:
+            self._inflight.discard(entry.local_id)
 
     async def retry(self, local_id: str) -> OutboxEntry | None:
         """Send a failed (or waiting) message again, with the same `local_id`."""
@@ -208,7 +223,13 @@ class Outbox:
 
     # -- internals -------------------------------------------------------------------------
 
-    async def _deliver(self, entry: OutboxEntry) -> OutboxEntry:
+    async def _deliver(self, entry: OutboxEntry) -> tuple[OutboxEntry, SendResult | None]:
+        self._unreachable = False
+        if entry.creator_id is None:
+            resolved = await self._resolve_creator(entry)
+            if isinstance(resolved, OutboxEntry):
+                return resolved, None
+            entry = entry.with_(creator_id=resolved)
         # Crash-safe: until an answer says otherwise, this attempt may have reached the server.
         attempt = entry.with_(state="sending", unclear=True)
         self._save(attempt)
@@ -219,10 +240,10 @@ class Outbox:
             nonlocal attempts
             attempts += 1
 
-        request = SendRequest(inbox_id=entry.inbox_id, creator_id=entry.creator_id if entry.creator_id is not None else 0,
-                              text=entry.text, local_id=entry.local_id, phone_number=entry.target,
-                              private=entry.private, media_url=entry.media_url, template_id=entry.template_id)
-        self._unreachable = False
+        assert entry.creator_id is not None
+        request = SendRequest(inbox_id=entry.inbox_id, creator_id=entry.creator_id, text=entry.text,
+                              local_id=entry.local_id, phone_number=entry.target, private=entry.private,
+                              media_url=entry.media_url, template_id=entry.template_id)
         try:
             result = await send_exactly_once(self.client, request, unclear=entry.unclear, on_attempt=count)
         except SendRefused as exc:
@@ -230,28 +251,50 @@ class Outbox:
                                 unclear=False)
             self._save(ended)
             self.observer.failed(ended, exc.reason)
-            return ended
+            return ended, None
         except SendNotConfirmed as exc:
             ended = entry.with_(state="queued", attempts=entry.attempts + attempts,
                                 last_error=one_line(exc.message, 300), unclear=exc.maybe_sent)
             self._unreachable = not exc.maybe_sent
             self._save(ended)
             self.observer.queued(ended)
-            return ended
+            return ended, None
         except Exception as exc:  # noqa: BLE001 - a bug must not lose the message
             log.exception("sending %s failed unexpectedly", entry.local_id)
             ended = entry.with_(state="queued", attempts=entry.attempts + attempts,
                                 last_error=one_line(f"{type(exc).__name__}: {exc}", 300), unclear=True)
             self._save(ended)
             self.observer.queued(ended)
-            return ended
+            return ended, None
         ended = entry.with_(attempts=entry.attempts + attempts, last_error=None, unclear=False)
         self._confirm(ended, result)
         if result.held:
             self.observer.held(ended, result)
         else:
             self.observer.sent(ended, result)
-        return ended
+        return ended, result
+
+    async def _resolve_creator(self, entry: OutboxEntry) -> Id | OutboxEntry:
+        """The sender of a message made before it was known, or the entry left waiting/failed."""
+        from hmtui.api.errors import ApiError
+
+        try:
+            inboxes = await self.client.inboxes()
+        except ApiError as exc:
+            ended = entry.with_(last_error=one_line(f"not sent: {exc.message}", 300))
+            self._unreachable = exc.retryable
+            self._save(ended)
+            self.observer.queued(ended)
+            return ended
+        inbox = next((i for i in inboxes if i.id == entry.inbox_id), None)
+        member = acting_member(inbox, self.configured_member) if inbox is not None else None
+        if member is None:
+            reason = f"no member of inbox {entry.inbox_id} to send as" if inbox else f"no inbox {entry.inbox_id}"
+            ended = entry.with_(state="failed", last_error=reason)
+            self._save(ended)
+            self.observer.failed(ended, reason)
+            return ended
+        return member
 
     def _save(self, entry: OutboxEntry) -> None:
         if self._fallback.outbox_entry(entry.local_id) is not None:
