@@ -162,3 +162,37 @@ def test_an_answer_lost_is_kept_for_a_checked_resend(server, cli_env) -> None:
     sent = run_cli("outbox", "send", env=env_for(server, cli_env))
     assert sent.returncode == 0 and sent.stdout.startswith("sent ")
     assert server.counts[SEND] == 1 and len(server.sender.sent) == 1
+
+
+def test_the_demo_turns_the_fake_customer_on(monkeypatch, tmp_path) -> None:
+    import os
+
+    from hmtui import cli
+
+    for key in list(os.environ):
+        if key.startswith(("HEYMARKET_", "HMTUI_")):
+            monkeypatch.delenv(key)
+    config = tmp_path / "config.toml"
+    config.write_text("")
+    config.chmod(0o600)
+    monkeypatch.setenv("HMTUI_CONFIG", str(config))
+    servers: list = []
+    real_fake_server = cli._fake_server
+
+    def recording_fake_server(args, **kw):
+        servers.append(real_fake_server(args, **kw))
+        return servers[-1]
+
+    seen: list[tuple[float | None, bool]] = []
+
+    async def record(client, config, args) -> int:
+        server = servers[-1]
+        seen.append((server.options.customer_replies, server.customer._thread is not None))
+        return 0
+
+    monkeypatch.setattr(cli, "_fake_server", recording_fake_server)
+    monkeypatch.setattr(cli, "cmd_tui", record)
+    assert cli.run_demo(cli.build_parser().parse_args(["demo"])) == 0
+    assert cli.run_demo(cli.build_parser().parse_args(["demo", "--customer-replies", "0"])) == 0
+    assert seen == [(cli.DEMO_CUSTOMER_DELAY, True), (0.0, False)]
+    assert all(s.customer._thread is None for s in servers)  # stopped with the server
