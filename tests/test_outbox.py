@@ -7,13 +7,11 @@ import socket
 import sqlite3
 
 import httpx
-import pytest
 
 from hmtui.api import Credentials, HeymarketClient, MessageKind, RetryPolicy
 from hmtui.api.send import SEND_PATH
 from hmtui.cache import Store
 from hmtui.cache.local_tables import OutboxEntry
-from hmtui.fake import Fault
 from hmtui.workspace.outbox import Outbox, OutboxObserver, acting_member
 
 from helpers import RecordingSleep
@@ -301,7 +299,10 @@ async def test_a_template_sent_unedited_is_filled_by_the_server(server) -> None:
     conv = server.data.find_conversation(inbox, target)
     template = server.templates.items[0]
     async with client_for(server.url, server) as client:
-        result = await client.send_message(inbox, member, "", phone_number=target, template_id=template["id"])
+        result = await client.send_message(inbox, member, template["text"], phone_number=target,
+                                           template_id=template["id"])
+    body = next(r.body for r in server.requests if r.path == SEND_PATH)
+    assert body["template_id"] == template["id"] and "text" not in body
     text = next(m for m in server.sender.sent if m["id"] == result.id)["text"]
     first = (conv["name"] or "").split()
     assert "{{first_name}}" not in text or not first

@@ -232,3 +232,17 @@ def test_both_answer_shapes_read() -> None:
     assert parse_send_answer({"queued": True}, "L") is None  # no id: not a confirmed send
     assert parse_send_answer({"id": 0}, "L") is None
     assert parse_send_answer("ok", "L") is None
+
+
+async def test_an_answer_that_comes_too_late_is_read_back_not_resent(server, gated_stalls) -> None:
+    # The server makes the message, then stalls past the client's timeout (held by the gate until
+    # the test ends): the client gives up on the answer and finds the message by reading back.
+    server.options.send_dedupe = False
+    inbox, target, member = a_conversation(server)
+    server.inject(Fault("stall", times=1, stall=1.0, path=SEND_PATH, after=True))
+    client = HeymarketClient(Credentials(server.secret_id, server.secret_key), base_url=server.url,
+                             retry=RetryPolicy(attempts=3), timeout=httpx.Timeout(2.0), sleep=RecordingSleep())
+    async with client:
+        result = await client.send_message(inbox, member, "slow", phone_number=target)
+    assert result.recovered and len(copies(server, result.local_id)) == 1
+    assert server.counts[SEND] == 1 and gated_stalls.slept == [1.0]

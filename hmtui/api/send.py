@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -67,6 +67,7 @@ class SendRequest:
     targets: tuple[str, ...] = ()  # a group MMS, instead of one phone number
     private: bool = False  # an internal note: the customer never sees it
     media_url: str | None = None
+    # Set only while the text is a template's, unedited (the composer clears it on an edit).
     template_id: Id | None = None
 
     @property
@@ -85,8 +86,10 @@ class SendRequest:
             body["targets"] = [normalize_phone(t) for t in self.targets]
         else:
             body["phone_number"] = self.target
-        if self.template_id is not None and not self.text:
-            body["template_id"] = self.template_id  # the server fills the merge tokens
+        if self.template_id is not None:
+            # An unedited template: the server fills its merge tokens. `text` (the template's,
+            # tokens and all) is what the thread shows meanwhile; it is not sent.
+            body["template_id"] = self.template_id
         else:
             body["text"] = self.text
         if self.media_url:
@@ -220,10 +223,6 @@ def _refusal(error: ApiError, local_id: str) -> SendRefused:
     return SendRefused(f"refused: {error.message}", local_id=local_id, cause=error)
 
 
-# One attempt's outcome, as HeymarketClient.attempt_once reports it.
-Attempt = tuple[tuple[Any, Any] | ApiError, bool, float | None]
-
-
 async def send_exactly_once(
     client: HeymarketClient,
     request: SendRequest,
@@ -305,5 +304,3 @@ async def send_exactly_once(
             client.on_retry(RetryEvent("POST", SEND_PATH, retries, delay, last))
         await client.sleep(delay)
 
-
-SendFunction = Callable[[SendRequest], Awaitable[SendResult]]
