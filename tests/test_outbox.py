@@ -348,3 +348,29 @@ async def test_the_customer_is_off_unless_asked(server) -> None:
     async with client_for(server.url, server) as client:
         await client.send_message(inbox, member, "hello", phone_number=target)
     assert server.customer.pending == 0
+
+
+def test_a_version_3_cache_gains_the_local_tables_and_keeps_its_messages(tmp_path) -> None:
+    import json
+
+    from hmtui.cache import schema, store_path
+
+    path = store_path("http://127.0.0.1:8080", "sid", tmp_path)
+    conn = sqlite3.connect(path, isolation_level=None)
+    schema.migrate(conn, schema.MIGRATIONS[:3])
+    raw = {"id": 5, "date": "2026-11-20T15:00:00Z", "text": "from version three"}
+    conn.execute("INSERT INTO messages (inbox_id, target, id, date, text, author, numbers, raw)"
+                 " VALUES (501, '14155550100', 5, 1795100000.0, ?, NULL, '', ?)", (raw["text"], json.dumps(raw)))
+    conn.close()
+    store = Store.open("http://127.0.0.1:8080", "sid", directory=tmp_path)
+    assert store.warnings == [] and store.local_tables_durable
+    assert [m.id for m in store.messages(501, "14155550100")] == [5]
+    entry = OutboxEntry(local_id="L-1", inbox_id=501, target="14155550100", kind="reply", text="hi",
+                        creator_id=7, created=1.0)
+    store.outbox_save(entry)
+    store.put_draft(501, "14155550100", "draft")
+    store.close()
+    check = sqlite3.connect(path)
+    assert check.execute("SELECT version FROM schema_version").fetchone() == (schema.SCHEMA_VERSION,) == (4,)
+    assert check.execute("SELECT local_id FROM outbox").fetchall() == [("L-1",)]
+    check.close()
