@@ -187,7 +187,9 @@ class Sender:
     def _answer(self, msg: dict[str, Any], held: bool) -> dict[str, Any]:
         if not self.fake.live:
             return {"id": msg["id"], "date": msg["date"], "gallery_url": None}
-        answer: dict[str, Any] = {"id": msg["id"], "convo_id": msg["conversation"]["id"], "queued": not held,
+        # A note is never delivered to anyone: nothing to queue.
+        queued = not held and msg.get("type") != "comment"
+        answer: dict[str, Any] = {"id": msg["id"], "convo_id": msg["conversation"]["id"], "queued": queued,
                                   "date": msg["date"]}
         if held:
             answer["compliance_results"] = [dict(HOLD_REASON, passed=False)]
