@@ -374,3 +374,17 @@ def test_a_version_3_cache_gains_the_local_tables_and_keeps_its_messages(tmp_pat
     assert check.execute("SELECT version FROM schema_version").fetchone() == (schema.SCHEMA_VERSION,) == (4,)
     assert check.execute("SELECT local_id FROM outbox").fetchall() == [("L-1",)]
     check.close()
+
+
+async def test_a_message_queued_before_its_sender_was_known_is_sent_as_the_inbox_member(server, tmp_path) -> None:
+    inbox, target, member = a_conversation(server)
+    store = open_store(server, tmp_path)
+    async with client_for(dead_url(), server, attempts=1) as offline:
+        entry = Outbox(offline, store).create(inbox, target, "made offline", creator_id=None)
+        await Outbox(offline, store).flush()
+    assert store.outbox_entry(entry.local_id).creator_id is None
+    async with client_for(server.url, server) as online:
+        await Outbox(online, store).flush()
+    [sent] = copies(server, entry.local_id)
+    assert sent["user"] == member and store.outbox_entries() == []
+    store.close()

@@ -1109,7 +1109,8 @@ class Store:
                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                    ON CONFLICT (local_id) DO UPDATE SET
                        state = excluded.state, attempts = excluded.attempts, last_error = excluded.last_error,
-                       unclear = excluded.unclear, text = excluded.text""",
+                       unclear = excluded.unclear, text = excluded.text, creator_id = excluded.creator_id,
+                       template_id = excluded.template_id""",
                 row,
             )
 
