@@ -29,8 +29,10 @@ from hmtui.api import (
     Message,
     MessageKind,
     NetworkError,
+    RateLimitedError,
     RetryEvent,
     RetryPolicy,
+    ServerError,
     normalize_phone,
 )
 from hmtui.api.client import url_has_credentials, validate_base_url
@@ -108,6 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="info: every cache file with its size and counts; clear: delete this account's cache")
     p.add_argument("--all", action="store_true", help="with clear: delete every cache file, of every account")
 
+    _send_commands(sub, sub_common)
+
     p = sub.add_parser("fake-server", parents=[sub_common], help="run the built-in fake Heymarket server")
     _fake_options(p)
     p.add_argument("--port", type=_port, default=0, help="port (default: any free one)")
@@ -134,6 +138,13 @@ def _fake_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--message-page-size", type=_positive_int, default=None, help="messages per page")
     p.add_argument("--latency", type=float, default=0.0, help="seconds added to every response")
     _fake_limit_options(p)
+    _fake_customer_option(p)
+
+
+def _fake_customer_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--customer-replies", metavar="SECONDS", type=float, default=None,
+                   help="the fake customer answers each reply this many seconds later "
+                        f"(demo default: {DEMO_CUSTOMER_DELAY:g}; 0: never; fake-server default: never)")
 
 
 def _fake_limit_options(p: argparse.ArgumentParser) -> None:
@@ -264,11 +275,15 @@ def _dispatch(args: argparse.Namespace) -> int:
         return run_cache_command(args, _load(args, need_credentials=False))
     if command == "search":
         return run_cache_command(args, _load(args))
+    if command == "outbox" and args.action in ("list", "drop"):
+        return run_outbox_offline(args, _load(args, need_credentials=False))
     config = _load(args)
     handlers: dict[str | None, Callable[[HeymarketClient, Config, argparse.Namespace], Awaitable[int]]] = {
         "inboxes": cmd_inboxes,
         "conversations": cmd_conversations,
         "history": cmd_history,
+        "send": cmd_send,
+        "outbox": cmd_outbox_send,
         None: cmd_tui,
     }
     return asyncio.run(_with_client(config, args, handlers[command]))
@@ -770,6 +785,212 @@ def write_table(headers: list[str], rows: list[list[str]], out: TextIO, *, last_
         out.write((fit_text(line, width) if width is not None else line) + "\n")
 
 
+# -- sending: `hmtui send` and `hmtui outbox` (issue 9) ------------------------------------------
+
+DEMO_CUSTOMER_DELAY = 4.0  # seconds before the demo's fake customer answers a reply
+
+
+def _send_commands(sub: Any, sub_common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("send", parents=[sub_common], help="send a reply (or a private note) exactly once")
+    p.add_argument("--inbox", metavar="ID", required=True, help="inbox id (see `hmtui inboxes`)")
+    p.add_argument("--phone", metavar="NUMBER", required=True, help="the customer's number")
+    p.add_argument("--note", action="store_true", help="an internal note: the customer never sees it")
+    p.add_argument("--media", metavar="URL", help="attach a picture by its public URL (MMS)")
+    p.add_argument("--queue", action="store_true",
+                   help="if the server cannot be reached, leave the message in the outbox (exit 0) "
+                        "instead of failing; `hmtui outbox send` sends it later")
+    p.add_argument("text", metavar="TEXT", help="the message; - reads it from standard input")
+
+    p = sub.add_parser("outbox", parents=[sub_common],
+                       help="messages not yet confirmed by the server: list, send now, or drop one")
+    p.add_argument("action", nargs="?", choices=("list", "send", "drop"), default="list",
+                   help="list (default): what waits or failed; send: send what waits now; drop ID: discard one")
+    p.add_argument("id", nargs="?", metavar="ID", help="with drop: the message's local id (or its first characters)")
+    p.add_argument("--json", action="store_true", help="with list: JSON Lines, one message per line")
+
+
+def _send_text(args: argparse.Namespace) -> str:
+    text = args.text
+    if text == "-":
+        try:
+            text = sys.stdin.read()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"cannot read the message from standard input: {one_line(exc, 120)}") from None
+        text = text[:-1] if text.endswith("\n") else text  # the newline `echo` adds is not part of it
+    if not text.strip() and not args.media:
+        raise UsageError("the message is empty")
+    if args.media and urlsplit(args.media).scheme not in ("http", "https"):
+        raise UsageError(f"--media must be a public http(s) URL, got {one_line(args.media, 60)!r}")
+    return text
+
+
+def _send_target(args: argparse.Namespace) -> str:
+    if not args.phone or not any(ch.isdigit() for ch in args.phone):
+        raise UsageError(f"--phone must be a phone number, got {one_line(args.phone or '', 40)!r}")
+    return normalize_phone(args.phone)
+
+
+def _outbox_store(config: Config, args: argparse.Namespace) -> Store:
+    """The account's cache for the outbox; without one (--no-cache), an in-memory outbox."""
+    store = open_store(config, args)
+    return store if store is not None else Store.disabled()
+
+
+async def _creator_for(client: HeymarketClient, config: Config, store: Store, inbox_id: Id) -> Id | None:
+    """The member a message is sent as, resolved as triage resolves it. Offline, the cached
+    inboxes (or the configured user_id) do; None if nothing can tell yet."""
+    from hmtui.workspace.outbox import acting_member
+
+    try:
+        inboxes = await client.inboxes()
+    except (NetworkError, ServerError, RateLimitedError) as exc:
+        log.info("cannot list the inboxes to resolve the sender (%s)", exc)
+        inboxes = store.inboxes()
+        if not inboxes:
+            return config.user_id
+    inbox = next((i for i in inboxes if i.id == inbox_id), None)
+    if inbox is None:
+        raise UsageError(f"no inbox with id {inbox_id}; `hmtui inboxes` lists them")
+    member = acting_member(inbox, config.user_id)
+    if member is None:
+        raise UsageError(f"inbox {inbox_id} has no members to send as; set user_id in the config")
+    return member
+
+
+async def cmd_send(client: HeymarketClient, config: Config, args: argparse.Namespace) -> int:
+    from hmtui.workspace.outbox import Outbox
+
+    inbox_id = _id(args.inbox, "--inbox")
+    target = _send_target(args)
+    text = _send_text(args)
+    store = _outbox_store(config, args)
+    try:
+        if args.queue and not store.local_tables_durable:
+            raise UsageError("--queue needs the cache, where the outbox is kept (not with --no-cache or cache = false)")
+        creator = await _creator_for(client, config, store, inbox_id)
+        outbox = Outbox(client, store, configured_member=config.user_id)
+        entry = outbox.create(inbox_id, target, text, creator_id=creator, kind="note" if args.note else "reply",
+                              media_url=args.media)
+        result = await outbox.send_with_result(entry)
+        ended = outbox.entry(entry.local_id)
+        if result is not None and result.held:
+            print(f"hmtui: held by the server, not sent: {one_line(result.held, 200)} (message id {result.id})",
+                  file=sys.stderr)
+            return EXIT_FAILURE
+        if result is not None:
+            print(result.id)
+            if result.queued:
+                print("hmtui: accepted by the server, queued for delivery", file=sys.stderr)
+            return EXIT_OK
+        assert ended is not None
+        reason = one_line(ended.last_error or "unknown error", 240)
+        if ended.state == "failed":  # refused: final, never retried
+            outbox.drop(entry.local_id)
+            print(f"hmtui: {reason}", file=sys.stderr)
+            return EXIT_FAILURE
+        if args.queue:
+            print(f"queued {entry.local_id}")
+            print(f"hmtui: {reason}; left in the outbox: `hmtui outbox send` sends it", file=sys.stderr)
+            return EXIT_OK
+        if ended.unclear:
+            # It may be on the server: keep it, so a later send reads the thread back first.
+            print(f"hmtui: {reason}. It is kept in the outbox as {entry.local_id}: `hmtui outbox send` "
+                  "checks the thread before sending it again, `hmtui outbox drop` discards it", file=sys.stderr)
+            return EXIT_FAILURE
+        outbox.drop(entry.local_id)
+        print(f"hmtui: {reason if reason.startswith('not sent') else 'not sent: ' + reason}", file=sys.stderr)
+        return EXIT_FAILURE
+    finally:
+        store.close()
+
+
+OUTBOX_ID_CHARS = 8  # the table shows a local id's first characters, as `outbox drop` takes them
+
+
+def _outbox_rows(entries: Sequence[Any]) -> list[list[str]]:
+    rows = []
+    for e in entries:
+        when = datetime.fromtimestamp(e.created).strftime("%Y-%m-%d %H:%M")
+        status = e.state if e.state == "failed" else ("unclear" if e.unclear else "waiting")
+        rows.append([e.local_id[:OUTBOX_ID_CHARS], str(e.inbox_id), format_phone(e.target) or e.target, e.kind,
+                     status, str(e.attempts), when, clean_text(e.text).replace("\n", " "), e.last_error or ""])
+    return rows
+
+
+def run_outbox_offline(args: argparse.Namespace, config: Config) -> int:
+    """`hmtui outbox [list]` and `hmtui outbox drop ID`: the cache only, no request."""
+    if not config.secret_id:
+        raise UsageError("whose outbox? no credentials are set (HEYMARKET_SECRET_ID)")
+    store = open_store(config, args)
+    if store is None:
+        raise UsageError("the outbox is kept in the cache, which is turned off (--no-cache or cache = false)")
+    try:
+        entries = store.outbox_entries()
+        if args.action == "drop":
+            if not args.id:
+                raise UsageError("which message? `hmtui outbox` lists their ids")
+            matches = [e for e in entries if e.local_id == args.id] or [
+                e for e in entries if len(args.id) >= 4 and e.local_id.startswith(args.id)]
+            if not matches:
+                raise UsageError(f"no message {one_line(args.id, 40)!r} in the outbox; `hmtui outbox` lists them")
+            if len(matches) > 1:
+                raise UsageError(f"{one_line(args.id, 40)!r} matches {len(matches)} messages: give more of the id")
+            store.outbox_drop(matches[0].local_id)
+            print(f"dropped {matches[0].local_id}")
+            return EXIT_OK
+        if args.json:
+            for e in entries:
+                sys.stdout.write(_json_line({"local_id": e.local_id, "inbox_id": e.inbox_id, "target": e.target,
+                                             "kind": e.kind, "text": e.text, "state": e.state,
+                                             "unclear": e.unclear, "attempts": e.attempts,
+                                             "last_error": e.last_error, "created": e.created,
+                                             "media_url": e.media_url}))
+        elif entries:
+            write_table(["ID", "INBOX", "TO", "KIND", "STATE", "TRIES", "CREATED", "MESSAGE", "LAST ERROR"],
+                        _outbox_rows(entries), sys.stdout, last_width=80, width=table_width(sys.stdout),
+                        shrink=(7, 8))
+        if not entries:
+            print("hmtui: the outbox is empty", file=sys.stderr)
+        return EXIT_OK
+    finally:
+        store.close()
+
+
+async def cmd_outbox_send(client: HeymarketClient, config: Config, args: argparse.Namespace) -> int:
+    """`hmtui outbox send`: send what waits, oldest first, each once."""
+    from hmtui.workspace.outbox import Outbox
+
+    store = open_store(config, args)
+    if store is None:
+        raise UsageError("the outbox is kept in the cache, which is turned off (--no-cache or cache = false)")
+    try:
+        outbox = Outbox(client, store, configured_member=config.user_id)
+        waiting = outbox.waiting()
+        if not waiting:
+            print("hmtui: nothing waits in the outbox", file=sys.stderr)
+            return EXIT_OK
+        outcomes = await outbox.flush_with_results()
+        left = 0
+        for entry, result in outcomes:
+            if result is not None and not result.held:
+                print(f"sent {entry.local_id} as {result.id}")
+            elif result is not None:
+                print(f"held {entry.local_id}: {one_line(result.held or '', 160)} (message id {result.id})")
+                left += 1
+            else:
+                ended = outbox.entry(entry.local_id)
+                state = ended.state if ended is not None else "queued"
+                word = "refused" if state == "failed" else "still waiting"
+                print(f"{word} {entry.local_id}: {one_line((ended.last_error if ended else '') or '', 160)}")
+                left += 1
+        untried = len(waiting) - len(outcomes)
+        if untried:
+            print(f"hmtui: {untried} more not tried: the server cannot be reached", file=sys.stderr)
+        return EXIT_OK if not left and not untried else EXIT_FAILURE
+    finally:
+        store.close()
+
+
 # -- the fake server -----------------------------------------------------------------------------
 
 
@@ -785,6 +1006,8 @@ def _fake_server(args: argparse.Namespace, *, port: int = 0, host: str = "127.0.
         options.conversation_page_size = args.page_size
     if args.message_page_size:
         options.message_page_size = args.message_page_size
+    if getattr(args, "customer_replies", None) is not None:
+        options.customer_replies = args.customer_replies
     return FakeHeymarket(seed=args.seed, options=options, host=host, port=port)
 
 
@@ -799,6 +1022,8 @@ def run_fake_server(args: argparse.Namespace) -> int:
     print(f"  export HEYMARKET_SECRET_ID={server.secret_id}")
     print(f"  export HEYMARKET_SECRET_KEY={server.secret_key}")
     print("Demo credentials only. Press Ctrl-C to stop.", flush=True)
+    if server.options.customer_replies:
+        server.customer.start()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
@@ -812,6 +1037,10 @@ def run_fake_server(args: argparse.Namespace) -> int:
 
 def run_demo(args: argparse.Namespace) -> int:
     server = _fake_server(args).start()
+    if server.options.customer_replies is None:
+        server.options.customer_replies = DEMO_CUSTOMER_DELAY
+    if server.options.customer_replies > 0:
+        server.customer.start()  # the fake customer answers a reply a few seconds later
     try:
         config = load_config()
         config.secret_id, config.secret_key, config.base_url = server.secret_id, server.secret_key, server.url

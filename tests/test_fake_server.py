@@ -225,7 +225,7 @@ def test_auth_uses_injected_clock_and_custom_secrets() -> None:
         ("GET", "/v1/conversations/abc"),
         ("GET", "/v1/conversations/999999999"),
         ("POST", "/v1/conversations/snooze"),
-        ("POST", "/v1/message/send"),
+        ("GET", "/v1/message/send"),  # sending is POST only
         ("BREW", "/v1/coffee"),
     ],
 )

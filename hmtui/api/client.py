@@ -43,6 +43,8 @@ from hmtui.api.models import (
 )
 from hmtui.api.paging import Pager
 from hmtui.api.semantics import triage_keys
+from hmtui.api.send import EXACTLY_ONCE_PATHS, SendRequest, SendResult, new_local_id, send_exactly_once
+from hmtui.api.templates import Template
 from hmtui.api.retry import RetryEvent, RetryPolicy, parse_retry_after
 from hmtui.safe_text import one_line
 
@@ -386,6 +388,73 @@ class HeymarketClient:
         # Each answers the string "ok"; any 2xx is success, whatever the body.
         await self._send("POST", f"/v1/conversations/{action}", body=body, idempotent=idempotent)
 
+    # -- sending (see api/send.py: exactly once) -------------------------------------------------
+
+    async def send_message(
+        self,
+        inbox_id: Id,
+        creator_id: Id,
+        text: str,
+        *,
+        phone_number: str | None = None,
+        targets: Sequence[str] | None = None,
+        local_id: str | None = None,
+        private: bool = False,
+        media_url: str | None = None,
+        template_id: Id | None = None,
+        unclear: bool = False,
+    ) -> SendResult:
+        """Send a reply (or, with `private`, an internal note) exactly once: see api/send.py.
+
+        Pass the `local_id` the message was given when it was created (the outbox does); a new
+        one is made only for a message that has none yet. Raises `SendRefused` (final, the
+        server's reason) or `SendNotConfirmed` (every attempt spent)."""
+        request = SendRequest(
+            inbox_id=inbox_id, creator_id=creator_id, text=text, local_id=local_id or new_local_id(),
+            phone_number=phone_number, targets=tuple(targets or ()), private=private,
+            media_url=media_url, template_id=template_id,
+        )
+        return await send_exactly_once(self, request, unclear=unclear)
+
+    async def send(self, request: SendRequest, *, unclear: bool = False) -> SendResult:
+        """`send_message` for a prepared `SendRequest` (what the outbox keeps)."""
+        return await send_exactly_once(self, request, unclear=unclear)
+
+    async def attempt_once(self, method: str, path: str, *, body: Any = None,
+                           params: Mapping[str, Any] | None = None) -> tuple[Any, bool, float | None]:
+        """One paced, counted attempt with no retry: (the (response, JSON) pair or the ApiError;
+        whether the server may have acted; Retry-After). For callers with their own retry rule."""
+        if self.limiter is not None:
+            await self.limiter.acquire()
+        self.requests[f"{method} {path}"] += 1
+        return await self._attempt(method, path, params, body, True)
+
+    async def sleep(self, seconds: float) -> None:
+        """The client's own sleep (injected in tests), for callers that back off themselves."""
+        await self._sleep(seconds)
+
+    # -- templates --------------------------------------------------------------------------------
+
+    async def templates(self, *, before: datetime | None = None) -> list[Template]:
+        """One page of the team's templates (`POST /v1/templates`, 30 a page), newest first,
+        updated before `before` (the newest if None)."""
+        body: dict[str, Any] = {}
+        if before is not None:
+            body["date"] = format_datetime(before)
+        data = await self._json("POST", "/v1/templates", body=body)
+        return self._items(data, Template.from_raw, "template", "POST", "/v1/templates")
+
+    def template_pager(self) -> Pager[Template]:
+        async def fetch(bound: int | None) -> list[Template]:
+            before = None if bound is None else datetime.fromtimestamp(bound, timezone.utc)
+            return await self.templates(before=before)
+
+        return Pager(fetch, item_id=lambda t: t.id, item_time=lambda t: t.updated)
+
+    def iter_templates(self) -> AsyncIterator[Template]:
+        """Every template of the team, each once."""
+        return aiter(self.template_pager())
+
     # -- plumbing ------------------------------------------------------------------------------
 
     def _items(self, data: Any, parse: Callable[[Mapping[str, Any]], T | None], kind: str, method: str, path: str) -> list[T]:
@@ -419,6 +488,9 @@ class HeymarketClient:
         label: str | None = None,
     ) -> tuple[httpx.Response, Any]:
         """Send with auth and retries: the 2xx response, and its decoded JSON if `decode`."""
+        if path in EXACTLY_ONCE_PATHS:
+            # A repeat of these creates a second message: they go through api/send.py only.
+            raise ValueError(f"{path} is sent exactly once through send_message(), never retried blindly")
         label = f"{method} {label or path}"
         retries = 0
         resigned = False

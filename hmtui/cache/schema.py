@@ -85,7 +85,46 @@ def _v2_threads(conn: sqlite3.Connection) -> None:
 # thread complete: such flags are not evidence, so every thread's history is checked again once.
 _V3_RECHECK_COMPLETE = "UPDATE threads SET complete = 0"
 
-MIGRATIONS: list[Migration] = [_V1, _v2_threads, _V3_RECHECK_COMPLETE]
+# What only this client knows (see cache/local_tables.py): messages the server has not confirmed
+# (written before their first attempt), drafts per conversation, and the team's templates.
+_V4_LOCAL_TABLES = """
+CREATE TABLE outbox (
+    seq INTEGER PRIMARY KEY,
+    local_id TEXT NOT NULL UNIQUE,
+    inbox_id NOT NULL,
+    target TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    text TEXT NOT NULL,
+    creator_id,
+    media_url TEXT,
+    template_id,
+    state TEXT NOT NULL DEFAULT 'queued',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    unclear INTEGER NOT NULL DEFAULT 0,
+    created REAL NOT NULL
+);
+CREATE INDEX outbox_by_created ON outbox (created, seq);
+CREATE TABLE drafts (
+    inbox_id NOT NULL,
+    target TEXT NOT NULL,
+    text TEXT NOT NULL,
+    kind TEXT NOT NULL DEFAULT 'reply',
+    template_id,
+    updated REAL NOT NULL,
+    PRIMARY KEY (inbox_id, target)
+);
+CREATE TABLE templates (
+    id PRIMARY KEY NOT NULL,
+    position INTEGER NOT NULL,
+    name TEXT,
+    text TEXT,
+    updated REAL,
+    raw TEXT NOT NULL
+);
+"""
+
+MIGRATIONS: list[Migration] = [_V1, _v2_threads, _V3_RECHECK_COMPLETE, _V4_LOCAL_TABLES]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 # Every table and column the store reads or writes; a file without them is not a usable cache.
@@ -96,6 +135,14 @@ EXPECTED_COLUMNS: dict[str, tuple[str, ...]] = {
     "conversations": ("id", "inbox_id", "target", "name", "status", "closed", "unread", "updated", "raw"),
     "messages": ("pk", "inbox_id", "target", "id", "date", "text", "author", "numbers", "raw"),
     "threads": ("inbox_id", "target", "complete"),
+}
+# The client's own tables (version 4). Checked only on a file this hmtui writes: a read-only
+# older file is still read for its messages, and these then live in memory.
+LOCAL_COLUMNS: dict[str, tuple[str, ...]] = {
+    "outbox": ("seq", "local_id", "inbox_id", "target", "kind", "text", "creator_id", "media_url", "template_id",
+               "state", "attempts", "last_error", "unclear", "created"),
+    "drafts": ("inbox_id", "target", "text", "kind", "template_id", "updated"),
+    "templates": ("id", "position", "name", "text", "updated", "raw"),
 }
 
 
@@ -172,9 +219,10 @@ def migrate(conn: sqlite3.Connection, migrations: Sequence[Migration] = MIGRATIO
 EXPECTED_INDEXES = ("messages_by_time",)
 
 
-def check_columns(conn: sqlite3.Connection) -> None:
-    """Raise sqlite3.DatabaseError if a table, column or index the store uses is missing."""
-    for table, columns in EXPECTED_COLUMNS.items():
+def check_columns(conn: sqlite3.Connection, *, local: bool = False) -> None:
+    """Raise sqlite3.DatabaseError if a table, column or index the store uses is missing (with
+    `local`, the client's own tables too)."""
+    for table, columns in {**EXPECTED_COLUMNS, **(LOCAL_COLUMNS if local else {})}.items():
         conn.execute(f"SELECT {', '.join(columns)} FROM {table} LIMIT 0").fetchall()
     indexes = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
     missing = [name for name in EXPECTED_INDEXES if name not in indexes]

@@ -37,7 +37,9 @@ except ImportError:  # not POSIX: SQLite's own locking and the retried WAL switc
 
 from hmtui.api.models import Conversation, Id, Inbox, Message, Team, parse_id
 from hmtui.api.paging import trusted_oldest
+from hmtui.api.templates import Template
 from hmtui.cache import schema
+from hmtui.cache.local_tables import Draft, Kind, MemoryTables, OutboxEntry
 from hmtui.cache.search import fts_query, index_numbers, like_clause, parse_query, snippet
 
 log = logging.getLogger("hmtui.cache")
@@ -62,7 +64,8 @@ OPEN_LOCK_TIMEOUT = 30.0
 WAL_SWITCH_ATTEMPTS = 8  # where no lock file can be had (no fcntl, an unwritable directory)
 
 # Write methods a StoreWriter may call by name.
-WRITE_METHODS = frozenset({"put_inboxes", "put_team", "put_conversations", "put_messages", "mark_thread_complete"})
+WRITE_METHODS = frozenset({"put_inboxes", "put_team", "put_conversations", "put_messages", "mark_thread_complete",
+                           "put_draft", "delete_draft", "put_templates"})
 
 # SQLite result codes (primary) meaning the file itself is bad.
 _SQLITE_CORRUPT, _SQLITE_NOTADB = 11, 26
@@ -355,6 +358,8 @@ class Store:
         self._write_failure_reported = False
         # Called (from any thread) with each warning that arises after open: the app shows it.
         self.on_warning: Callable[[str], None] | None = None
+        # The outbox, drafts and templates when there is no file to write them to.
+        self._memory = MemoryTables()
 
     # -- opening -----------------------------------------------------------------------------
 
@@ -460,7 +465,7 @@ class Store:
         wconn.execute("PRAGMA synchronous = NORMAL")
         wconn.execute("PRAGMA journal_size_limit = 8388608")
         schema.migrate(wconn)
-        schema.check_columns(wconn)
+        schema.check_columns(wconn, local=True)
         available = schema.fts5_available()
         self._fts = schema.ensure_fts(wconn, available)
         if not available:
@@ -1076,6 +1081,191 @@ class Store:
             path=self.path, size_bytes=size,
             inboxes=inboxes, conversations=conversations, messages=messages, threads=threads,
         )
+
+
+    # -- the client's own tables: outbox, drafts, templates (see cache/local_tables.py) --------
+    # Kept in the file when it can be written, else in memory (the same interface).
+
+    @property
+    def local_tables_durable(self) -> bool:
+        """Whether the outbox and drafts survive a quit (False: --no-cache, a read-only cache)."""
+        return self._wconn is not None
+
+    def outbox_save(self, entry: OutboxEntry) -> None:
+        """Insert or update an outbox row (by `local_id`). Raises CacheError if it cannot be
+        written: the caller must not send a message it could not record."""
+        if self._wconn is None:
+            self._memory.outbox_save(entry)
+            return
+        row = (entry.local_id, _key(entry.inbox_id), _text(entry.target), entry.kind, _text(entry.text) or "",
+               _key(entry.creator_id) if entry.creator_id is not None else None, _text(entry.media_url),
+               _key(entry.template_id) if entry.template_id is not None else None, entry.state,
+               int(entry.attempts), _text(entry.last_error), int(entry.unclear), float(entry.created))
+
+        def body(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                """INSERT INTO outbox (local_id, inbox_id, target, kind, text, creator_id, media_url, template_id,
+                                       state, attempts, last_error, unclear, created)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                   ON CONFLICT (local_id) DO UPDATE SET
+                       state = excluded.state, attempts = excluded.attempts, last_error = excluded.last_error,
+                       unclear = excluded.unclear, text = excluded.text, creator_id = excluded.creator_id,
+                       template_id = excluded.template_id""",
+                row,
+            )
+
+        self._write(body)
+
+    def outbox_entries(self) -> list[OutboxEntry]:
+        """Every unconfirmed message, oldest first."""
+        if self._wconn is None:
+            return self._memory.outbox_entries()
+
+        def query(conn: sqlite3.Connection) -> list[OutboxEntry]:
+            rows = conn.execute(
+                """SELECT local_id, inbox_id, target, kind, text, creator_id, created, media_url, template_id,
+                          state, attempts, last_error, unclear FROM outbox ORDER BY created, seq"""
+            ).fetchall()
+            return [_outbox_entry(row) for row in rows]
+
+        return self._read([], query)
+
+    def outbox_entry(self, local_id: str) -> OutboxEntry | None:
+        return next((e for e in self.outbox_entries() if e.local_id == local_id), None)
+
+    def outbox_confirm(self, local_id: str, inbox_id: Id, target: str, message: Message | None) -> None:
+        """The server confirmed it: the row leaves the outbox in the same transaction that
+        records the message in the thread's cache (a crash between the two would either resend
+        a sent message or lose it from the thread)."""
+        if self._wconn is None:
+            self._memory.outbox_confirm(local_id, inbox_id, target, message)
+            return
+
+        def body(conn: sqlite3.Connection) -> None:
+            conn.execute("DELETE FROM outbox WHERE local_id = ?", (local_id,))
+            if message is not None:
+                self._batch_depth += 1  # put_messages joins this transaction
+                try:
+                    self.put_messages(inbox_id, target, [message])
+                finally:
+                    self._batch_depth -= 1
+
+        self._write(body)
+
+    def outbox_drop(self, local_id: str) -> bool:
+        """Discard one unconfirmed message; whether it was there."""
+        if self._wconn is None:
+            return self._memory.outbox_drop(local_id)
+        found: list[bool] = []
+
+        def body(conn: sqlite3.Connection) -> None:
+            found.append(conn.execute("DELETE FROM outbox WHERE local_id = ?", (local_id,)).rowcount > 0)
+
+        self._write(body)
+        return bool(found and found[0])
+
+    def put_draft(self, inbox_id: Id, target: str, text: str, *, kind: Kind = "reply",
+                  template_id: Id | None = None, updated: float | None = None) -> None:
+        """Keep a conversation's draft (an empty text deletes it)."""
+        if self._wconn is None:
+            self._memory.put_draft(inbox_id, target, text, kind=kind, template_id=template_id, updated=updated)
+            return
+        inbox, thread = _write_key(inbox_id, target)
+        if not text:
+            self.delete_draft(inbox_id, target)
+            return
+        row = (inbox, thread, _text(text), kind, _key(template_id) if template_id is not None else None,
+               time.time() if updated is None else float(updated))
+
+        def body(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                """INSERT INTO drafts (inbox_id, target, text, kind, template_id, updated) VALUES (?, ?, ?, ?, ?, ?)
+                   ON CONFLICT (inbox_id, target) DO UPDATE SET text = excluded.text, kind = excluded.kind,
+                       template_id = excluded.template_id, updated = excluded.updated""",
+                row,
+            )
+
+        self._write(body)
+
+    def delete_draft(self, inbox_id: Id, target: str) -> None:
+        if self._wconn is None:
+            self._memory.delete_draft(inbox_id, target)
+            return
+        inbox, thread = _write_key(inbox_id, target)
+
+        def body(conn: sqlite3.Connection) -> None:
+            conn.execute("DELETE FROM drafts WHERE inbox_id = ? AND target = ?", (inbox, thread))
+
+        self._write(body)
+
+    def draft(self, inbox_id: Id, target: str) -> Draft | None:
+        if self._wconn is None:
+            return self._memory.draft(inbox_id, target)
+        inbox = _key(inbox_id)
+        if inbox is None or not isinstance(target, str):
+            return None
+
+        def query(conn: sqlite3.Connection) -> Draft | None:
+            row = conn.execute("SELECT inbox_id, target, text, kind, updated, template_id FROM drafts"
+                               " WHERE inbox_id = ? AND target = ?", (inbox, _text(target))).fetchone()
+            return _draft(row) if row else None
+
+        return self._read(None, query)
+
+    def drafts(self, inbox_id: Id | None = None) -> list[Draft]:
+        """The conversations that have a draft (of one inbox, or all), most recently edited first."""
+        if self._wconn is None:
+            return self._memory.drafts(inbox_id)
+        sql = "SELECT inbox_id, target, text, kind, updated, template_id FROM drafts"
+        params: list[Any] = []
+        if inbox_id is not None:
+            sql += " WHERE inbox_id = ?"
+            params.append(_key(inbox_id))
+
+        def query(conn: sqlite3.Connection) -> list[Draft]:
+            return [_draft(row) for row in conn.execute(sql + " ORDER BY updated DESC", params)]
+
+        return self._read([], query)
+
+    def put_templates(self, templates: Sequence[Template]) -> None:
+        """Replace the cached templates (a whole listing, in its order)."""
+        if self._wconn is None:
+            self._memory.put_templates(list(templates))
+            return
+        rows = [(_key(t.id), position, _text(t.name), _text(t.text), t.updated.timestamp() if t.updated else None,
+                 _dumps(t.raw)) for position, t in enumerate(templates)]
+
+        def body(conn: sqlite3.Connection) -> None:
+            conn.execute("DELETE FROM templates")
+            conn.executemany("INSERT OR REPLACE INTO templates (id, position, name, text, updated, raw)"
+                             " VALUES (?, ?, ?, ?, ?, ?)", rows)
+
+        self._write(body)
+
+    def templates(self) -> list[Template]:
+        if self._wconn is None:
+            return self._memory.templates()
+
+        def query(conn: sqlite3.Connection) -> list[Template]:
+            return _parsed(conn.execute("SELECT raw FROM templates ORDER BY position").fetchall(), Template.from_raw)
+
+        return self._read([], query)
+
+
+def _outbox_entry(row: Sequence[Any]) -> OutboxEntry:
+    (local_id, inbox_id, target, kind, text, creator_id, created, media_url, template_id, state, attempts,
+     last_error, unclear) = row
+    return OutboxEntry(local_id=local_id, inbox_id=inbox_id, target=target,
+                       kind="note" if kind == "note" else "reply", text=text or "", creator_id=creator_id,
+                       created=float(created or 0.0), media_url=media_url, template_id=template_id,
+                       state=state if state in ("queued", "sending", "failed") else "queued",
+                       attempts=int(attempts or 0), last_error=last_error, unclear=bool(unclear))
+
+
+def _draft(row: Sequence[Any]) -> Draft:
+    inbox_id, target, text, kind, updated, template_id = row
+    return Draft(inbox_id, target, text or "", "note" if kind == "note" else "reply", float(updated or 0.0),
+                 template_id)
 
 
 class NullStore(Store):

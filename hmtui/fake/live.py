@@ -64,6 +64,9 @@ class LiveMarks:
     headless: set[int] = field(default_factory=set)  # groups sent without a `target`
     email: dict[int, str] = field(default_factory=dict)  # conversation id -> address
     zero_updated: set[int] = field(default_factory=set)
+    # Messages a client created through POST /v1/message/send: never marked (a send comes back
+    # as it was made, with its `local_id`; a mark could turn it into a broadcast without one).
+    sent: set[int] = field(default_factory=set)
     seed: int = 7
     # The showcase reads threads to choose, so it is chosen on first use: making the data set (and
     # starting the server) builds no thread.
@@ -160,6 +163,8 @@ class LiveMarks:
     def message_mark(self, msg: dict[str, Any], last_id: int | None) -> str | None:
         """broadcast | hidden | failed | None for a message (the thread's last is never hidden,
         so the conversation's summary stays a message one can see)."""
+        if msg["id"] in self.sent:
+            return None
         forced = self.forced.get(msg["id"])
         if forced is not None:
             return forced

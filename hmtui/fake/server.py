@@ -25,6 +25,12 @@ Decisions beyond the public reference:
   Triage accepts ``chat_id`` for open/close and ``targets`` (a group's numbers) wherever it
   accepts ``target``; in the live profile a group without a ``target`` has no history by
   ``phoneNumber`` (an empty page).
+* ``POST /v1/message/send``: see ``hmtui.fake.sending`` (validation, ``local_id`` dedupe, the
+  two answer shapes, the compliance hold). ``POST /v1/templates``: ``hmtui.fake.templates``.
+  The customer's answers to replies: ``hmtui.fake.customer`` (off unless
+  ``FakeOptions.customer_replies``).
+* A ``drop`` fault closes the connection without an answer; with ``after`` the request is
+  processed first (a send is made, then its answer is lost).
 """
 
 from __future__ import annotations
@@ -47,7 +53,10 @@ from urllib.parse import parse_qs, urlsplit
 
 from hmtui.fake.auth import DEMO_SECRET_ID, DEMO_SECRET_KEY, AuthError, check_authorization
 from hmtui.fake import live
+from hmtui.fake.customer import CustomerReplies
 from hmtui.fake.data import FakeData
+from hmtui.fake.sending import Sender, SendRejected
+from hmtui.fake.templates import TemplateBook
 
 MAX_BODY = 1 << 20
 MALFORMED_BODY = b'[{"id": 1, "text": "trunc'
@@ -86,6 +95,12 @@ class FakeOptions:
     rate_limit: int = 500
     # "tidy": every key, nulls, `unread` bools; "live": the shapes of the real backend.
     profile: Literal["tidy", "live"] = "tidy"
+    # POST /v1/message/send answers a repeated `local_id` with the first answer, creating
+    # nothing; False: it ignores `local_id` (what the docs leave possible for SMS).
+    send_dedupe: bool = True
+    # Seconds after a reply before the fake customer answers it (None: never; see
+    # hmtui.fake.customer). `hmtui demo` sets it; tests only when they ask.
+    customer_replies: float | None = None
 
 
 PROFILES = ("tidy", "live")
@@ -98,7 +113,7 @@ class Fault:
     (state changes) and the fault replaces the answer; an `after` stall
     processes, sleeps, then answers normally."""
 
-    kind: Literal["429", "500", "stall", "malformed", "401", "badgzip", "deepjson"]
+    kind: Literal["429", "500", "stall", "malformed", "401", "badgzip", "deepjson", "drop"]
     times: int = 1
     every: int | None = None
     path: str | None = None
@@ -265,6 +280,10 @@ class FakeHeymarket:
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._connections: set[socket.socket] = set()
+        self.templates = TemplateBook(self.data.anchor_epoch)
+        self.sender = Sender(self)
+        self.customer = CustomerReplies(self)
+        self.sender.listeners.append(self.customer.on_sent)
 
     # ---------------------------------------------------------------- control
 
@@ -285,6 +304,7 @@ class FakeHeymarket:
         return self
 
     def stop(self) -> None:
+        self.customer.stop()
         httpd, self._httpd = self._httpd, None
         if httpd is None:
             return
@@ -435,10 +455,34 @@ class FakeHeymarket:
                 return self._count(_json_body(raw, empty={}))
             if path == "/v1/messages/all":
                 return self._messages_all(_json_body(raw, empty={}))
+            if path == "/v1/message/send":
+                return self._send(_json_body(raw))
+            if path == "/v1/templates":
+                return self._templates(_json_body(raw, empty={}))
             if path.startswith("/v1/conversations/") and path.rsplit("/", 1)[1] in TRIAGE and path.count("/") == 3:
                 self._triage(path.rsplit("/", 1)[1], _json_body(raw))
                 return _Response(200, b"ok", "text/plain; charset=utf-8")
         raise _not_found()
+
+    def _send(self, body: Any) -> _Response:
+        try:
+            return _json(200, self.sender.handle(body))
+        except SendRejected as exc:
+            error = {400: "Bad Request", 403: "Forbidden", 404: "Not Found"}.get(exc.status, "Error")
+            out: dict[str, Any] = {"error": error, "message": exc.message, **exc.extra}
+            if exc.field_name is not None:
+                out["field"] = exc.field_name
+            return _json(exc.status, out)
+
+    def _templates(self, body: Any) -> _Response:
+        """POST /v1/templates: `{date?}`, 30 a page, newest `updated` first."""
+        if not isinstance(body, dict):
+            raise _bad("body", "body must be a JSON object")
+        before = _date_field(body, "date")
+        page = self.templates.page(before, inclusive=self.options.cursor == "inclusive")
+        if self.live:
+            page = [live._omit_empty(dict(t)) for t in page]
+        return _json(200, page)
 
     def _arrange(self, items: list[Any], oldest_first: bool, number: int) -> list[Any]:
         order = self.options.order
@@ -761,6 +805,9 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None and not fault.after:
             if fault.kind == "stall":
                 time.sleep(fault.stall)
+            elif fault.kind == "drop":
+                self._drop(method, path, query, raw, number)
+                return
             else:
                 response = _fault_response(fault)
         if response is None:
@@ -771,9 +818,26 @@ class _Handler(BaseHTTPRequestHandler):
             if fault is not None and fault.after:
                 if fault.kind == "stall":
                     time.sleep(fault.stall)
+                elif fault.kind == "drop":
+                    self._drop(method, path, query, raw, number)
+                    return
                 else:
                     response = _fault_response(fault)
         self._finish(method, path, query, raw, number, response)
+
+    def _drop(self, method: str, path: str, query: dict[str, str], raw: bytes, number: int) -> None:
+        """Hang up without a word: the client sees the connection close before any answer."""
+        try:
+            body: Any = json.loads(raw.decode("utf-8")) if raw else None
+        except (UnicodeDecodeError, ValueError):
+            body = None
+        self.fake._record(RecordedRequest(method, path, query, body, 0))
+        self.close_connection = True
+        try:
+            self.wfile.flush()
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
 
     def _finish(
         self, method: str, path: str, query: dict[str, str], raw: bytes, number: int, response: _Response
