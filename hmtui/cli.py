@@ -456,6 +456,8 @@ async def cmd_tui(client: HeymarketClient, config: Config, args: argparse.Namesp
         inboxes = asyncio.ensure_future(client.inboxes())
     app = HmtuiApp(client, config=config, start_inbox=start_inbox, start_phone=args.phone, debug=args.debug,
                    prefetched_inboxes=inboxes, store=store)
+    if config.theme:  # checked above; Textual's own themes are registered by App.__init__
+        app.theme = config.theme
     printed = len(store.warnings) if store is not None else 0
     restore_signals = exit_on_signals(app)
     try:

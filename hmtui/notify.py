@@ -211,6 +211,14 @@ class Notifier:
         return Delivery(self.method, written=text)
 
 
+def notifier_from_config(config: Any, *, write: Callable[[str], None] | None = None,
+                         environ: Mapping[str, str] | None = None) -> Notifier:
+    """The Notifier a Config asks for (`notify`, `notify_command`); the TUI passes its driver's
+    write so the sequence goes where Textual draws."""
+    return Notifier(getattr(config, "notify", "auto"), getattr(config, "notify_command", None),
+                    environ=environ, write=write)
+
+
 def _write_stdout(text: str) -> None:
     stream = sys.__stdout__
     if stream is not None:

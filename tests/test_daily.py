@@ -342,3 +342,27 @@ def test_the_demo_cache_is_deleted_on_a_crash_and_stale_ones_are_swept(isolated_
     monkeypatch.setattr(cli, "cmd_tui", crash)
     assert cli.main(["demo"]) == 1
     assert seen and list(temp.iterdir()) == []
+
+
+def test_the_config_theme_is_the_apps(isolated_env: dict[str, str], tmp_path: Path,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from app_harness import run_tui_like_the_cli, use_env
+
+    use_env(monkeypatch, isolated_env)
+    write_config(tmp_path, 'theme = "nord"\n')
+
+    async def theme(app, pilot) -> str:
+        return app.theme
+
+    code, _, shown = run_tui_like_the_cli(["demo", "--no-cache"], monkeypatch, theme)
+    assert code == 0 and shown == "nord"
+
+
+def test_the_notifier_follows_the_config(tmp_path: Path) -> None:
+    from hmtui.notify import notifier_from_config
+
+    config = load_config({}, write_config(tmp_path, 'notify = "terminal"\n'))
+    assert notifier_from_config(config, environ={"TERM": "foot"}).method == "terminal"
+    config = load_config({}, write_config(tmp_path, 'notify_command = "notify-send"\n'))
+    notifier = notifier_from_config(config, environ={"TERM": "foot"})
+    assert notifier.method == "command" and notifier.argv("t", "-b") == ["notify-send", "t", " -b"]
