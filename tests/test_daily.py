@@ -366,3 +366,19 @@ def test_the_notifier_follows_the_config(tmp_path: Path) -> None:
     config = load_config({}, write_config(tmp_path, 'notify_command = "notify-send"\n'))
     notifier = notifier_from_config(config, environ={"TERM": "foot"})
     assert notifier.method == "command" and notifier.argv("t", "-b") == ["notify-send", "t", " -b"]
+
+
+def test_the_tui_gets_the_accounts_name_and_its_own_cache(server: FakeHeymarket, isolated_env: dict[str, str],
+                                                          tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from app_harness import run_tui_like_the_cli, use_env
+
+    use_env(monkeypatch, isolated_env)
+    write_config(tmp_path, f'[accounts.work]\nbase_url = "{server.url}"\nsecret_id = "{server.secret_id}"\n'
+                           f'secret_key = "{server.secret_key}"\n')
+
+    async def whose(app, pilot) -> tuple[str | None, Path | None]:
+        return app.config.account, app.store.path
+
+    code, _, (account, path) = run_tui_like_the_cli(["--account", "work"], monkeypatch, whose)
+    assert code == 0 and account == "work"
+    assert path is not None and path.name.startswith("work.") and path.parent == tmp_path / "cache" / "hmtui"
