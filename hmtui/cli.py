@@ -840,6 +840,7 @@ def run_demo(args: argparse.Namespace) -> int:
             config.secret_id, config.secret_key, config.base_url = server.secret_id, server.secret_key, server.url
             config.secret_key_command = None  # the demo's key is the fake server's: run nothing
             config.user_id = None  # the demo team's ids, not the user's own account
+            config.account = None  # nor the name of one of the user's accounts
             # The demo's server is private to it: no team shares its budget, so unless the config
             # asks for another pace, keep to the server's own limit.
             if config.max_requests_per_minute == DEFAULT_MAX_REQUESTS_PER_MINUTE:
