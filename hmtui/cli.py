@@ -14,6 +14,7 @@ import threading
 import unicodedata
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any, NoReturn, TextIO
 from urllib.parse import urlsplit
 
@@ -40,7 +41,7 @@ from hmtui.api.limiter import RequestLimiter
 from hmtui.api.models import parse_id
 from hmtui.cache import Store, cache_dir, cache_files, clear_files, file_info, store_path
 from hmtui.cache.search import parse_query
-from hmtui.config import DEFAULT_MAX_REQUESTS_PER_MINUTE, Config, ConfigError, load_config, log_dir
+from hmtui.config import DEFAULT_MAX_REQUESTS_PER_MINUTE, Config, ConfigError, check_theme, load_config, log_dir
 from hmtui.logs import setup_logging
 from hmtui.phones import format_phone, inbox_numbers
 from hmtui.safe_text import clean_text, dumps_terminal_safe, one_line
@@ -71,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
                             help="keep nothing on disk: no local cache of what was fetched")
         parent.add_argument("--base-url", metavar="URL", default=default_url,
                             help="Heymarket API base URL (default: $HEYMARKET_BASE_URL or https://api.heymarket.com)")
+        _account_option(parent, default_url)
         return parent
 
     parser = _Parser(prog="hmtui", parents=[common(False, None)],
@@ -121,6 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
     _fake_options(p)
     p.add_argument("--inbox", metavar="ID", default=argparse.SUPPRESS, help="open on this inbox")
     p.add_argument("--phone", metavar="NUMBER", default=argparse.SUPPRESS, help="open on this conversation")
+    _demo_options(p)
+    _daily_commands(sub, sub_common)
     return parser
 
 
@@ -271,6 +275,8 @@ def _dispatch(args: argparse.Namespace) -> int:
     if command == "demo":
         setup_logging(log_dir(), debug=args.debug)
         return run_demo(args)
+    if command in DAILY_COMMANDS:
+        return run_daily_command(args)
     if command == "cache":
         return run_cache_command(args, _load(args, need_credentials=False))
     if command == "search":
@@ -290,7 +296,7 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def _load(args: argparse.Namespace, *, need_credentials: bool = True) -> Config:
-    config = load_config()
+    config = load_config(account=getattr(args, "account", None))
     if args.base_url:
         config.base_url = args.base_url
     if url_has_credentials(config.base_url):
@@ -300,6 +306,8 @@ def _load(args: argparse.Namespace, *, need_credentials: bool = True) -> Config:
         config.base_url = validate_base_url(config.base_url)  # drops them
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
+    if need_credentials and config.secret_id:
+        config.resolve_secret_key()  # only here: `cache info` and `accounts` never run the command
     setup_logging(log_dir(), debug=args.debug, secrets=[config.secret_key or ""])
     for warning in config.warnings:
         print(f"hmtui: warning: {warning}", file=sys.stderr)
@@ -328,7 +336,9 @@ def open_store(config: Config, args: argparse.Namespace) -> Store | None:
     """This account's cache, or None with --no-cache / `cache = false` (then nothing touches disk)."""
     if getattr(args, "no_cache", False) or not config.cache or not config.secret_id:
         return None
-    store = Store.open(config.base_url, config.secret_id)
+    # The demo's cache lives in a temporary directory of its own (see run_demo).
+    store = Store.open(config.base_url, config.secret_id, account=config.account,
+                       directory=getattr(args, "demo_cache_dir", None))
     for warning in store.warnings:
         print(f"hmtui: warning: {one_line(warning, 300)}", file=sys.stderr)
     return store
@@ -392,7 +402,7 @@ def run_cache_command(args: argparse.Namespace, config: Config) -> int:
 def cmd_cache(args: argparse.Namespace, config: Config) -> int:
     """`cache info` and `cache clear`: they need no credentials, and never create a file."""
     directory = cache_dir()
-    mine = store_path(config.base_url, config.secret_id) if config.secret_id else None
+    mine = store_path(config.base_url, config.secret_id, account=config.account) if config.secret_id else None
     if args.action == "clear":
         if args.all:
             deleted, errors = clear_files(directory)
@@ -450,6 +460,8 @@ async def cmd_tui(client: HeymarketClient, config: Config, args: argparse.Namesp
             config.keymap = validate_keymap(config.keymap)
         except KeymapError as exc:
             raise ConfigError(f"{config.path}: [keymap] {exc}") from None
+    if config.theme:  # here, not at load: Textual's themes cost an import every CLI command would pay
+        config.theme = check_theme(config.theme)
     store = open_store(config, args)
     # With nothing cached, ask for the inboxes now, so the request overlaps Textual's start-up
     # instead of following it. With a cache, the first frame comes from it and the request waits.
@@ -459,10 +471,15 @@ async def cmd_tui(client: HeymarketClient, config: Config, args: argparse.Namesp
         inboxes = asyncio.ensure_future(client.inboxes())
     app = HmtuiApp(client, config=config, start_inbox=start_inbox, start_phone=args.phone, debug=args.debug,
                    prefetched_inboxes=inboxes, store=store)
+    if config.theme:  # checked above; Textual's own themes are registered by App.__init__
+        app.theme = config.theme
     printed = len(store.warnings) if store is not None else 0
     restore_signals = exit_on_signals(app)
     try:
-        await app.run_async()
+        if getattr(args, "smoke", False):
+            await app.run_async(headless=True, auto_pilot=smoke_pilot)
+        else:
+            await app.run_async()
     finally:
         restore_signals()
         # Cache problems of the session (shown in the app) also stay on the terminal after it.
@@ -559,6 +576,11 @@ def _exit_if_stuck(app: Any, code: int, exited: threading.Event, grace: float) -
     if writer is not None:
         writer.flush(FORCED_FLUSH_TIMEOUT)
         writer.close(FORCED_FLUSH_TIMEOUT)
+    for cleanup in list(FORCED_EXIT_CLEANUPS):  # os._exit skips every `finally` (the demo's cache)
+        try:
+            cleanup()
+        except Exception:  # noqa: BLE001
+            pass
     logging.shutdown()
     os._exit(code)
 
@@ -1036,20 +1058,161 @@ def run_fake_server(args: argparse.Namespace) -> int:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    server = _fake_server(args).start()
-    if server.options.customer_replies is None:
-        server.options.customer_replies = DEMO_CUSTOMER_DELAY
-    if server.options.customer_replies > 0:
-        server.customer.start()  # the fake customer answers a reply a few seconds later
+    with demo_cache(args):
+        server = _fake_server(args).start()
+        try:
+            if server.options.customer_replies is None:
+                server.options.customer_replies = DEMO_CUSTOMER_DELAY
+            if server.options.customer_replies > 0:
+                server.customer.start()  # the fake customer answers a reply a few seconds later
+            config = load_config(account=getattr(args, "account", None))
+            config.secret_id, config.secret_key, config.base_url = server.secret_id, server.secret_key, server.url
+            config.secret_key_command = None  # the demo's key is the fake server's: run nothing
+            config.user_id = None  # the demo team's ids, not the user's own account
+            config.account = None  # nor the name of one of the user's accounts
+            # The demo's server is private to it: no team shares its budget, so unless the config
+            # asks for another pace, keep to the server's own limit.
+            if config.max_requests_per_minute == DEFAULT_MAX_REQUESTS_PER_MINUTE:
+                config.max_requests_per_minute = min(server.options.rate_limit or 500, 500)
+            return asyncio.run(_with_client(config, args, cmd_tui))
+        finally:
+            server.stop()
+
+
+# -- issue 12 and issue 10 item 2 (the `daily` block): accounts, completion, the demo's cache ----
+
+DAILY_COMMANDS = ("accounts", "completion")
+COMPLETION_SHELLS = ("bash", "zsh", "fish")
+# What the forced exit (_exit_if_stuck) runs before os._exit, which skips every `finally`.
+FORCED_EXIT_CLEANUPS: list[Callable[[], None]] = []
+DEMO_CACHE_PREFIX = "hmtui-demo-"
+
+
+def _account_option(parent: argparse.ArgumentParser, default: object) -> None:
+    parent.add_argument("--account", metavar="NAME", default=default,
+                        help="use the config's [accounts.NAME] (default: $HMTUI_ACCOUNT, else default_account; "
+                             "`hmtui accounts` lists them)")
+
+
+def _demo_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--smoke", action="store_true",
+                   help="open headless, wait until the first screen is loaded, and quit: exit 0 if it "
+                        "loaded (an install check)")
+
+
+def _daily_commands(sub: Any, sub_common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("accounts", parents=[sub_common],
+                       help="list the config's accounts (base URL and secret id, never the key)")
+    p.add_argument("--json", action="store_true", help="JSON Lines: one account per line")
+    p = sub.add_parser("completion", help="print a shell completion script (bash, zsh or fish)")
+    p.add_argument("shell", choices=COMPLETION_SHELLS, help="the shell to complete for")
+
+
+def run_daily_command(args: argparse.Namespace) -> int:
+    if args.command == "completion":
+        from hmtui.completion import completion_script
+
+        sys.stdout.write(completion_script(build_parser(), args.shell))
+        return EXIT_OK
+    return cmd_accounts(args, _load(args, need_credentials=False))
+
+
+def cmd_accounts(args: argparse.Namespace, config: Config) -> int:
+    """The config's accounts: never a key, nor whether a command would give one (none is run)."""
+    if not config.accounts:
+        print(f"hmtui: no accounts in {config.path}", file=sys.stderr)
+        return EXIT_OK
+    chosen = config.account
+    if args.json:
+        for account in config.accounts:
+            sys.stdout.write(_json_line({
+                "name": account.name, "base_url": account.base_url, "secret_id": account.secret_id,
+                "key": account.key_source, "default": account.default, "selected": account.name == chosen,
+            }))
+        return EXIT_OK
+    rows = []
+    for account in config.accounts:
+        mark = ("*" if account.default else "") + ("<" if account.name == chosen and config.account_problem is None
+                                                  else "")
+        key = {"secret_key_command": "command", "secret_key": "in the file", "none": "not set"}[account.key_source]
+        rows.append([mark, account.name or "(top level)", account.base_url, account.secret_id or "not set", key])
+    write_table(["", "NAME", "BASE URL", "SECRET ID", "KEY"], rows, sys.stdout, width=table_width(sys.stdout),
+                shrink=(1, 2, 3))
+    print("* default account   < the one this command would use", file=sys.stderr)
+    return EXIT_OK
+
+
+class demo_cache:  # noqa: N801 - used as a context manager, like contextlib's
+    """The demo's own cache: a private temporary directory (0700) made on entry and deleted on
+    every way out: a normal exit, an exception, SIGTERM or SIGHUP (handled in the app by
+    exit_on_signals, before it by the handlers here), and the forced exit. `--no-cache` (or
+    `cache = false`) makes none. A demo killed outright (SIGKILL) leaves its directory: the next
+    demo deletes those of processes that are gone."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.directory: str | None = None
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> demo_cache:
+        import tempfile
+
+        if getattr(self.args, "no_cache", False):
+            return self
+        _sweep_stale_demo_caches(tempfile.gettempdir())
+        self.directory = tempfile.mkdtemp(prefix=f"{DEMO_CACHE_PREFIX}{os.getpid()}-")
+        self.args.demo_cache_dir = Path(self.directory)
+        FORCED_EXIT_CLEANUPS.append(self.remove)
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            try:
+                self._previous[signum] = signal.signal(signum, _exit_by_signal)
+            except (ValueError, OSError, AttributeError):  # not the main thread, or not POSIX
+                continue
+        return self
+
+    def remove(self) -> None:
+        if self.directory is not None:
+            shutil.rmtree(self.directory, ignore_errors=True)
+
+    def __exit__(self, *exc: object) -> None:
+        for signum, previous in self._previous.items():
+            try:
+                signal.signal(signum, previous)
+            except (ValueError, OSError):
+                pass
+        self.remove()
+        if self.remove in FORCED_EXIT_CLEANUPS:
+            FORCED_EXIT_CLEANUPS.remove(self.remove)
+
+
+def _exit_by_signal(signum: int, _frame: Any) -> None:
+    raise SystemExit(128 + signum)  # unwinds through demo_cache.__exit__
+
+
+def _sweep_stale_demo_caches(temp: str) -> None:
+    """Delete the demo caches of demos that are no longer running (killed with SIGKILL)."""
     try:
-        config = load_config()
-        config.secret_id, config.secret_key, config.base_url = server.secret_id, server.secret_key, server.url
-        config.user_id = None  # the demo team's ids, not the user's own account
-        # The demo's server is private to it: no team shares its budget, so unless the config
-        # asks for another pace, keep to the server's own limit.
-        if config.max_requests_per_minute == DEFAULT_MAX_REQUESTS_PER_MINUTE:
-            config.max_requests_per_minute = min(server.options.rate_limit or 500, 500)
-        args.no_cache = True  # demo data is made afresh each run: nothing worth keeping on disk
-        return asyncio.run(_with_client(config, args, cmd_tui))
-    finally:
-        server.stop()
+        entries = list(Path(temp).glob(f"{DEMO_CACHE_PREFIX}*"))
+    except OSError:
+        return
+    for entry in entries:
+        pid_text = entry.name[len(DEMO_CACHE_PREFIX):].split("-", 1)[0]
+        try:
+            if not pid_text.isdigit() or not entry.is_dir() or entry.stat().st_uid != os.getuid():
+                continue
+            os.kill(int(pid_text), 0)
+        except ProcessLookupError:
+            shutil.rmtree(entry, ignore_errors=True)
+        except (OSError, AttributeError):
+            continue
+
+
+async def smoke_pilot(pilot: Any) -> None:
+    """`hmtui demo --smoke`: wait (bounded, no clock) until the app is idle with its first screen
+    loaded, then quit: 0 if the status line says connected, 1 otherwise."""
+    from hmtui.ui.scenes import settle
+
+    app = pilot.app
+    await settle(pilot)
+    state = getattr(getattr(getattr(app, "main", None), "status", None), "state", None)
+    app.exit(return_code=EXIT_OK if state == "ok" else EXIT_FAILURE)

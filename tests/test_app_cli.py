@@ -18,14 +18,42 @@ async def open_a_thread(app, pilot) -> int:
     return app.main.thread.message_count
 
 
-def test_hmtui_demo_never_caches(isolated_env, tmp_path, monkeypatch) -> None:
+async def open_a_thread_and_search_it(app, pilot) -> tuple[int, object, list]:
+    count = await open_a_thread(app, pilot)
+    cached = [m for c in app.store.conversations(app.store.inboxes()[0].id)
+              for m in app.store.messages(c.inbox_id, c.target, limit=5) if m.text and m.text.split()]
+    word = max(cached[0].text.split(), key=len).strip(".,;:!?'\"()")
+    return count, app.store.path, app.store.search(word)
+
+
+def test_hmtui_demo_caches_in_a_temporary_file_deleted_on_exit(isolated_env, tmp_path, monkeypatch) -> None:
+    """Issue 10 item 2: the demo can search; its cache is its own, and gone after it."""
+    import tempfile
+
     use_env(monkeypatch, isolated_env)
-    code, app, messages = run_tui_like_the_cli(["demo"], monkeypatch, open_a_thread)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    code, app, (messages, path, hits) = run_tui_like_the_cli(["demo"], monkeypatch, open_a_thread_and_search_it)
     assert code == 0
     assert messages  # the demo really ran and read a thread
-    assert isinstance(app.store, NullStore) and app.writer is None
-    assert files_under(tmp_path / "cache") == []
+    assert app.writer is not None and not isinstance(app.store, NullStore)
+    assert hits  # search finds what the demo showed
+    assert path is not None and path.is_relative_to(tmp_path / "tmp")
+    assert not path.exists() and list((tmp_path / "tmp").iterdir()) == []  # deleted on exit
+    # Nothing in the user's own cache directory, nor anywhere else.
     assert not [p for p in files_under(tmp_path) if ".sqlite" in p.name or p.suffix == ".db"]
+
+
+def test_hmtui_demo_no_cache_keeps_nothing(isolated_env, tmp_path, monkeypatch) -> None:
+    import tempfile
+
+    use_env(monkeypatch, isolated_env)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    code, app, messages = run_tui_like_the_cli(["demo", "--no-cache"], monkeypatch, open_a_thread)
+    assert code == 0 and messages
+    assert isinstance(app.store, NullStore) and app.writer is None
+    assert [p.name for p in files_under(tmp_path)] == ["hmtui.log"]  # the log only
 
 
 async def status_state(app, pilot) -> str:

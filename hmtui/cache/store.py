@@ -211,13 +211,24 @@ def clear_files(directory: Path | None = None, *, stem: str | None = None) -> tu
     return deleted, errors
 
 
-def store_path(base_url: str, secret_id: str, directory: Path | None = None) -> Path:
+def store_path(base_url: str, secret_id: str, directory: Path | None = None, *, account: str | None = None) -> Path:
     """`<host>-<hash16>.sqlite3`: the hash (SHA-256) covers the base URL and the secret id, so two
-    accounts, or one id on two servers, never share a file; the id itself never appears."""
+    accounts, or one id on two servers, never share a file; the id itself never appears.
+    A named account of the config (`[accounts.NAME]`) is `<name>.<host>-<hash16>.sqlite3`, its
+    name in the hash too: two named accounts never share a file (nor their outbox and drafts),
+    even on one server with one id (two fake servers on loopback look alike)."""
     canonical, label = _normalized_base_url(base_url)
-    account = f"{canonical}\n{secret_id or ''}".encode("utf-8", "surrogatepass")
-    digest = hashlib.sha256(account).hexdigest()[:16]
+    identity = f"{canonical}\n{secret_id or ''}"
+    if account is not None:
+        identity += f"\naccount:{account}"
+        label = f"{_account_label(account)}.{label}"
+    digest = hashlib.sha256(identity.encode("utf-8", "surrogatepass")).hexdigest()[:16]
     return Path(directory if directory is not None else cache_dir()) / f"{label}-{digest}{FILE_SUFFIX}"
+
+
+def _account_label(account: str) -> str:
+    """An account's name as a file-name part: `cache info` shows whose file is whose."""
+    return (re.sub(r"[^a-z0-9-]+", "_", account.lower()).strip("_-") or "account")[:32]
 
 
 # --- values in and out of SQLite ----------------------------------------------------------------
@@ -364,12 +375,13 @@ class Store:
     # -- opening -----------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, base_url: str, secret_id: str, *, directory: Path | None = None) -> Store:
+    def open(cls, base_url: str, secret_id: str, *, directory: Path | None = None,
+             account: str | None = None) -> Store:
         """The account's cache, created or upgraded as needed. Never raises: an unusable file is
         set aside and rebuilt; a cache that cannot be opened at all behaves like `disabled()`,
-        with the reason in `warnings`."""
+        with the reason in `warnings`. `account`: the config's account name (see store_path)."""
         try:
-            path = store_path(base_url, secret_id, directory)
+            path = store_path(base_url, secret_id, directory, account=account)
         except Exception as exc:  # pragma: no cover - defensive
             store = cls.disabled()
             store._warn(f"cache disabled: {exc}")
@@ -1251,6 +1263,47 @@ class Store:
 
         return self._read([], query)
 
+    # -- issue 12: message ids already notified (the `daily` block) -----------------------------
+    # Not a numbered migration: a small table made on first use, so it merges with the schema
+    # work of others. A cache without it (older, or read-only) has notified nothing yet.
+
+    def notified_ids(self, ids: Sequence[Id]) -> set[Id]:
+        """Which of `ids` were notified already, by this process or an earlier one."""
+        wanted = [k for k in (_key(i) for i in ids) if k is not None]
+        if not wanted:
+            return set()
+
+        def query(conn: sqlite3.Connection) -> set[Id]:
+            if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                            (NOTIFIED_TABLE,)).fetchone() is None:
+                return set()
+            found: set[Id] = set()
+            for start in range(0, len(wanted), 500):  # SQLite's bound on parameters
+                chunk = wanted[start:start + 500]
+                marks = ",".join("?" * len(chunk))
+                found.update(row[0] for row in conn.execute(
+                    f"SELECT id FROM {NOTIFIED_TABLE} WHERE id IN ({marks})", chunk))
+            return found
+
+        return self._read(set(), query)
+
+    def mark_notified(self, ids: Sequence[Id], at: float | None = None) -> None:
+        """Remember `ids` as notified (kept: the newest NOTIFIED_KEEP). Raises CacheError like
+        every write; the caller's own memory still keeps it from notifying twice this run."""
+        keys = [k for k in (_key(i) for i in ids) if k is not None]
+        if not keys:
+            return
+        moment = time.time() if at is None else at
+
+        def body(conn: sqlite3.Connection) -> None:
+            conn.execute(f"CREATE TABLE IF NOT EXISTS {NOTIFIED_TABLE} (id PRIMARY KEY NOT NULL, at REAL NOT NULL)")
+            conn.executemany(f"INSERT OR REPLACE INTO {NOTIFIED_TABLE} (id, at) VALUES (?, ?)",
+                             [(k, moment) for k in keys])
+            conn.execute(f"DELETE FROM {NOTIFIED_TABLE} WHERE id NOT IN "
+                         f"(SELECT id FROM {NOTIFIED_TABLE} ORDER BY at DESC LIMIT ?)", (NOTIFIED_KEEP,))
+
+        self._write(body)
+
 
 def _outbox_entry(row: Sequence[Any]) -> OutboxEntry:
     (local_id, inbox_id, target, kind, text, creator_id, created, media_url, template_id, state, attempts,
@@ -1266,6 +1319,10 @@ def _draft(row: Sequence[Any]) -> Draft:
     inbox_id, target, text, kind, updated, template_id = row
     return Draft(inbox_id, target, text or "", "note" if kind == "note" else "reply", float(updated or 0.0),
                  template_id)
+
+
+NOTIFIED_TABLE = "notified"
+NOTIFIED_KEEP = 5000  # far more than arrive between two runs; older ids are long out of every refresh
 
 
 class NullStore(Store):
