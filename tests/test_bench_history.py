@@ -100,7 +100,7 @@ async def test_the_next_page_is_requested_before_the_last_is_handed_over(huge: F
     async with client_for(huge) as client:
         pager = client.message_pager(INBOX, TARGET)
         seen = Recorder(pager)
-        await load_history(pager, inbox_id=INBOX, target=TARGET, on_batch=seen)
+        await load_history(pager, inbox_id=INBOX, target=TARGET, on_batch=seen, hand_over_at=1)
     pages = [len(b) for b in seen.batches]
     handed_pages = 0
     for n, (size, requests) in enumerate(zip(pages, seen.requests_at)):
@@ -116,10 +116,25 @@ async def test_a_slow_view_gets_fewer_larger_batches(huge: FakeHeymarket) -> Non
         seen = Recorder(pager)
 
         seen.hook = lambda recorder: busy(0.03)  # a view whose layout takes longer than a request
-        await load_history(pager, inbox_id=INBOX, target=TARGET, on_batch=seen)
+        await load_history(pager, inbox_id=INBOX, target=TARGET, on_batch=seen, hand_over_at=1)
     assert seen.ids == expected_ids(huge)
     assert len(seen.batches) < pager.requests
     assert max(len(b) for b in seen.batches) <= history.PREFETCH * 50
+
+
+async def test_server_pages_are_handed_over_in_large_batches_with_progress_for_each(huge: FakeHeymarket) -> None:
+    async with client_for(huge) as client:
+        pager = client.message_pager(INBOX, TARGET)
+        seen = Recorder(pager)
+        result = await load_history(pager, inbox_id=INBOX, target=TARGET, on_batch=seen,
+                                    on_progress=seen.progress.append, hand_over_at=1000)
+    sizes = [len(b) for b in seen.batches]
+    assert sum(sizes) == SIZE and all(1000 <= n < 1000 + history.PREFETCH * 50 for n in sizes[:-1])
+    assert len(sizes) <= SIZE // 1000 + 1
+    # progress comes page by page, whatever the hand-overs
+    server_steps = [p for p in seen.progress if p.phase == "server"]
+    assert len(server_steps) >= result.requests // history.PREFETCH
+    assert server_steps[-1].loaded == SIZE
 
 
 async def test_the_cache_comes_first_in_large_pages_and_the_server_continues_below_it(

@@ -10,8 +10,10 @@ and absorbed by the pager; the consumer (this coroutine) writes page N to the ca
 over while page N+1 is on its way. Before it does its page's work, the consumer lets the
 producer run until its request is out (`_yield_to_request`): in asyncio, the task scheduled last
 would otherwise only start sending after the consumer's whole turn. When the consumer falls
-behind, it takes every page that has arrived in one batch, so a slow view gets fewer, larger
-prepends rather than a growing queue. At most `PREFETCH` pages wait, absorbed but not handed over.
+behind, it takes every page that has arrived at once. Pages are handed over HAND_OVER messages at
+a time (and whatever is left at the end, on a failure or a cancel): a prepend costs the view a
+repaint, whatever its size. At most `PREFETCH` pages wait in the queue; progress is reported
+for every page.
 
 Cache writes go through the `StoreWriter` in chunks of `WRITE_CHUNK` messages: one call, one
 transaction of thousands of rows, not one per page of 50.
@@ -42,6 +44,10 @@ from hmtui.cache.writer import StoreWriter
 CACHE_PAGE = 5_000  # cached rows read per query
 WRITE_CHUNK = 2_000  # messages per cache write (one transaction)
 PREFETCH = 8  # server pages absorbed ahead of the consumer, at most
+# Server pages are handed over in batches of about this many messages: each hand-over is a
+# prepend, and each prepend makes the view repaint (its scroll offset moves to keep the screen
+# still), so one per page of 50 would spend the load repainting an unchanged screen.
+HAND_OVER = 2_000
 # Loop turns given to the producer before a page's work, so its next request is on the wire:
 # httpx/httpcore pass a handful of checkpoints (the pool, the connection's lock, the socket)
 # before the bytes go out. Each idle turn costs microseconds; a page costs milliseconds.
@@ -52,7 +58,7 @@ Batch = Sequence[Message]
 
 @dataclass(frozen=True, slots=True)
 class Progress:
-    loaded: int  # messages handed over so far (cache and server)
+    loaded: int  # messages received so far (cache and server; handed over, or about to be)
     expected: int | None  # about how many there are in all, when known (None: the server says not)
     requests: int  # server requests made so far by this load
     from_cache: int  # of `loaded`, read from the cache
@@ -72,6 +78,7 @@ class HistoryResult:
 @dataclass
 class _Tally:
     loaded: int = 0
+    received: int = 0  # from the server, handed over or not yet
     from_cache: int = 0
     requests_before: int = 0
 
@@ -99,6 +106,7 @@ async def load_history(
     on_progress: Callable[[Progress], Any] | None = None,
     expected: int | None = None,
     cache_page: int = CACHE_PAGE,
+    hand_over_at: int = HAND_OVER,
 ) -> HistoryResult:
     """Hand the thread's history older than `shown_oldest` (None: the whole thread) to
     `on_batch`, newest first, each message once, until the start of the conversation.
@@ -112,7 +120,7 @@ async def load_history(
 
     def progress(phase: str) -> None:
         if on_progress is not None:
-            on_progress(Progress(tally.loaded, known, pager.requests - tally.requests_before,
+            on_progress(Progress(tally.from_cache + tally.received, known, pager.requests - tally.requests_before,
                                  tally.from_cache, phase))
 
     def result(complete: bool, error: str | None = None) -> HistoryResult:
@@ -194,15 +202,23 @@ async def load_history(
             return
         queue.put_nowait(None)
 
-    def hand_over(batches: list[list[Message]]) -> None:
-        merged = [m for batch in batches for m in batch]
-        for _ in batches:
+    held: list[Message] = []  # taken from the queue, to be handed over together
+
+    def take(batches: list[list[Message]]) -> None:
+        for batch in batches:
             room.release()
+            held.extend(batch)
+        tally.received += sum(len(b) for b in batches)
+
+    def hand_over() -> None:
+        if not held:
+            return
+        merged = held[:]
+        held.clear()
         buffer.extend(merged)
         write()
         tally.loaded += len(merged)
         on_batch(merged)
-        progress("server")
 
     producer = asyncio.ensure_future(produce())
     error: str | None = None
@@ -216,8 +232,10 @@ async def load_history(
             batches = [i for i in items if isinstance(i, list)]
             end = next((i for i in items if not isinstance(i, list)), False)
             items = []
-            if batches:
-                hand_over(batches)
+            take(batches)
+            if len(held) >= hand_over_at or end is not False:
+                hand_over()
+            progress("server")
             if end is not False:
                 if isinstance(end, ApiError):
                     error = str(end) or type(end).__name__
@@ -231,9 +249,8 @@ async def load_history(
         # What the pager absorbed must reach the view and the cache, or resuming would skip it.
         while not queue.empty():
             items.append(queue.get_nowait())
-        left = [i for i in items if isinstance(i, list)]
-        if left:
-            hand_over(left)
+        take([i for i in items if isinstance(i, list)])
+        hand_over()
         write(force=True)
         raise
     finally:
