@@ -50,7 +50,10 @@ PREFETCH = 8  # server pages absorbed ahead of the consumer, at most
 HAND_OVER = 2_000
 # Loop turns given to the producer before a page's work, so its next request is on the wire:
 # httpx/httpcore pass a handful of checkpoints (the pool, the connection's lock, the socket)
-# before the bytes go out. Each idle turn costs microseconds; a page costs milliseconds.
+# before the bytes go out. Each idle turn costs microseconds; a page costs milliseconds. With
+# hand-overs of HAND_OVER messages the consumer's work per page is small, and 0 or 12 turns
+# measured the same (5,000 messages, 3 runs each); with small hand-overs they are what keeps the
+# view's work from delaying the next request.
 REQUEST_TURNS = 12
 
 Batch = Sequence[Message]
