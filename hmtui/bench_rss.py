@@ -31,7 +31,36 @@ async def _settle(pilot: Any) -> None:
     await pilot.pause()
 
 
-async def load_and_show(inbox: int, phone: str, messages: int) -> tuple[int, float]:
+async def load_all(screen: Any) -> None:
+    """The whole history through `hmtui.workspace.history.load_history` into the thread (the
+    "load all" of issue 8), the screen's own older-page loading held off meanwhile."""
+    from hmtui.workspace.history import load_history
+
+    thread, pager, conversation = screen.thread, screen.thread_pager, screen.conversation
+    thread.set_loading_older(True)  # the screen's load_older stands aside while this runs
+    try:
+        result = await load_history(pager, inbox_id=conversation.inbox_id, target=conversation.target,
+                                    on_batch=thread.prepend, shown_oldest=thread.messages()[0])
+    finally:
+        thread.set_loading_older(False)
+    if result.error:
+        raise RuntimeError(result.error)
+    thread.prepend([], at_start=result.complete)
+
+
+async def scroll_all(pilot: Any, thread: Any, steps: int = 40) -> None:
+    """From the newest message to the oldest, in `steps` jumps, each painted."""
+    loaded = thread.messages()
+    stops = [loaded[round(k * (len(loaded) - 1) / steps)].id for k in range(steps, -1, -1)]
+    del loaded
+    for message_id in stops:
+        thread.scroll_to_message(message_id)
+        await pilot.pause()
+        await pilot.pause()
+
+
+async def load_and_show(inbox: int, phone: str, messages: int, *, everything: bool = False,
+                        scroll: bool = False) -> tuple[int, float]:
     """The messages loaded, and the seconds one full garbage collection takes with them loaded."""
     from hmtui.api import Credentials, HeymarketClient
     from hmtui.config import Config
@@ -49,9 +78,13 @@ async def load_and_show(inbox: int, phone: str, messages: int) -> tuple[int, flo
         await pilot.press("enter")
         await _settle(pilot)
         thread = screen.thread
+        if everything:
+            await load_all(screen)
         while thread.message_count < messages and screen.thread_pager is not None and not screen.thread_pager.exhausted:
             await screen.load_older().wait()
         await _settle(pilot)
+        if scroll:
+            await scroll_all(pilot, thread)
         # Displayed: the newest screen, the middle and the oldest loaded.
         for keys in (("pageup",) * 5, ("j", "k"), ("G",)):
             await pilot.press(*keys)
@@ -86,8 +119,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--inbox", type=int, required=True)
     parser.add_argument("--phone", required=True)
     parser.add_argument("--messages", type=int, required=True)
+    parser.add_argument("--all", action="store_true", help="load the whole history with the pipelined loader")
+    parser.add_argument("--scroll-all", action="store_true", help="then scroll from the newest message to the oldest")
     args = parser.parse_args(argv)
-    loaded, full_gc = asyncio.run(load_and_show(args.inbox, args.phone, args.messages))
+    loaded, full_gc = asyncio.run(load_and_show(args.inbox, args.phone, args.messages, everything=args.all,
+                                                scroll=args.scroll_all))
     peak, source = peak_rss_kb()
     print(json.dumps({"messages": loaded, "peak_rss_kb": peak, "source": source, "full_gc_ms": full_gc * 1000}),
           flush=True)

@@ -49,6 +49,13 @@ def test_quick_benchmark_writes_every_figure(tmp_path: Path) -> None:
     # Simulated time and counted requests: deterministic too.
     assert figures["idle_requests_per_minute"] <= TARGETS["idle_requests_per_minute"][1]
 
+    # Round two (issue 11): the paged thread, whole, through the loader and the thread widget.
+    assert figures["full_history_messages"] == QUICK.history
+    assert figures["full_history_requests"] >= math.ceil(QUICK.history / 50)
+    assert figures["rss_large_messages"] == QUICK.history and figures["rss_small_messages"] >= SMALL
+    assert figures["list_rows"] == QUICK.list_rows and figures["pty_messages"] == QUICK.pty_messages
+    assert figures["pty_key_floor_ms"] < 5000 and figures["list_scroll_ms_small"] < 1000
+
     assert figures["quick"] is True
     assert figures["sizes"] == {"large": QUICK.large, "small": SMALL}
     machine = figures["machine"]
@@ -59,7 +66,8 @@ def test_quick_benchmark_writes_every_figure(tmp_path: Path) -> None:
     # The printed Markdown table, ready for the README.
     printed = result.stdout
     assert printed.startswith("| Figure | Value | Target | Met? |")
-    for label in ("Scroll latency", "Prepend", "Open the long thread", "Cold start", "Export requests", "Peak RSS", "Idle requests"):
+    for label in ("Scroll latency", "Prepend", "Open the long thread", "Cold start", "Export requests", "Peak RSS",
+                  "Idle requests", "Load the whole history", "from the cache", "on a real pty", "List scroll"):
         assert label in printed
     assert "Machine: " in printed
     assert table(figures) == printed.rstrip("\n")

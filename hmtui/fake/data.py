@@ -41,15 +41,21 @@ import heapq
 import threading
 import time
 from datetime import datetime, timezone
+from collections.abc import Sequence
 from typing import Any, Iterator
 
 from hmtui.fake.generate import (
     HOSTILE_THREAD_INBOX,
     HOSTILE_THREAD_TARGET,
+    HUGE_THREAD_INBOX,
+    HUGE_THREAD_MESSAGES,
+    HUGE_THREAD_TARGET,
     LONG_THREAD_INBOX,
     LONG_THREAD_TARGET,
     Generator,
+    PagedThread,
     Thread,
+    huge_thread,
     make_conversation,
     make_message,
 )
@@ -58,6 +64,9 @@ from hmtui.fake.live import LiveMarks
 __all__ = [
     "HOSTILE_THREAD_INBOX",
     "HOSTILE_THREAD_TARGET",
+    "HUGE_THREAD_INBOX",
+    "HUGE_THREAD_MESSAGES",
+    "HUGE_THREAD_TARGET",
     "LONG_THREAD_INBOX",
     "LONG_THREAD_TARGET",
     "FakeData",
@@ -104,7 +113,7 @@ class FakeData:
         self._plans = {conv["id"]: plan for conv, plan in built.conversations}
         # Conversations added later (add_message) have no plan, only this.
         self._extra_refs: dict[int, dict[str, Any]] = {}
-        self._threads: dict[int, Thread] = {}
+        self._threads: dict[int, Thread | PagedThread] = {}
         self._updated = {conv["id"]: plan.tail[-1][0] for conv, plan in built.conversations}
         self._by_id = {conv["id"]: conv for conv, _ in built.conversations}
         self._by_key = {(conv["inbox"], conv["target"]): conv for conv, _ in built.conversations}
@@ -151,8 +160,9 @@ class FakeData:
     def conversation_by_id(self, conversation_id: int) -> dict[str, Any] | None:
         return self._by_id.get(conversation_id)
 
-    def messages_for(self, inbox_id: int, target: str) -> list[dict[str, Any]]:
-        """The whole thread, oldest first (built on first access, then cached)."""
+    def messages_for(self, inbox_id: int, target: str) -> Sequence[dict[str, Any]]:
+        """The whole thread, oldest first (built on first access, then cached; the paged
+        thread's is a view that builds what is read)."""
         conv = self.find_conversation(inbox_id, target)
         if conv is None:
             return []
@@ -197,14 +207,7 @@ class FakeData:
     ) -> list[dict[str, Any]]:
         """The newest `limit` messages dated before `before`, oldest first."""
         with self.lock:
-            thread = self._thread(conv)
-            if before is None:
-                hi = len(thread.epochs)
-            elif inclusive:
-                hi = bisect.bisect_right(thread.epochs, before)
-            else:
-                hi = bisect.bisect_left(thread.epochs, before)
-            return thread.messages[max(0, hi - limit) : hi]
+            return self._thread(conv).page(before, inclusive, limit)
 
     def team_messages(self, order: str = "created_at") -> list[tuple[int, int, dict[str, Any], int]]:
         """Every message of the team as (epoch of `date` or `updated`, id, message, epoch of
@@ -314,9 +317,7 @@ class FakeData:
                 msg_id, epoch, epoch, text, author, user, inbox["phone"], target, "text", status,
                 None, None, None, None if inbound else f"hm-{msg_id:016x}", ref,
             )
-            pos = bisect.bisect_right(thread.epochs, epoch)
-            thread.epochs.insert(pos, epoch)
-            thread.messages.insert(pos, msg)
+            thread.add(epoch, msg)
             last = thread.messages[-1]
             conv["created"] = thread.messages[0]["date"]
             conv["updated"] = last["date"]
@@ -332,6 +333,45 @@ class FakeData:
             conv["unread_users"] = list(inbox["members"]) if conv["unread"] else []
             self._index = None
             return msg
+
+    # ------------------------------------------------------- the paged thread
+
+    def add_huge_thread(self, count: int = HUGE_THREAD_MESSAGES, *, keep_blocks: int | None = None) -> dict[str, Any]:
+        """Add the 100,000-message thread (Field Ops, HUGE_THREAD_TARGET) and return its
+        conversation. Not part of the default data, so every seeded id and text stays as it
+        was; its messages are built a block at a time when a page asks (PagedThread), so adding
+        it builds one block, the newest (for the conversation's summary). `keep_blocks`: how
+        many built blocks to keep (None: all, as a cache). Idempotent."""
+        with self.lock:
+            existing = self._by_key.get((HUGE_THREAD_INBOX, HUGE_THREAD_TARGET))
+            if existing is not None:
+                return existing
+            inbox = self._inbox_by_id[HUGE_THREAD_INBOX]
+            conv_id = max(self._by_id) + 1
+            ref = {"id": conv_id, "inbox": inbox["id"], "target": HUGE_THREAD_TARGET, "name": "Ruth Castellanos"}
+            thread = huge_thread(self._generator, ref, count=count, keep_blocks=keep_blocks)
+            last = thread.message(-1)  # inbound: the conversation waits for a reply
+            first_epoch, last_epoch = thread.epoch(0), thread.epoch(-1)
+            members = [{"id": m, "name": self.member_names[m]} for m in thread.plan.participants]
+            conv = make_conversation(
+                conv_id, inbox["id"], HUGE_THREAD_TARGET, ref["name"], "open", thread.plan.participants[0],
+                first_epoch, None, last_epoch, 0, last_epoch, False, members, True, last["text"],
+                unread_users=list(inbox["members"]),
+            )
+            self._extra_refs[conv_id] = ref
+            self._threads[conv_id] = thread
+            self._updated[conv_id] = last_epoch
+            self._by_id[conv_id] = conv
+            self._by_key[(inbox["id"], HUGE_THREAD_TARGET)] = conv
+            self.conversations.append(conv)
+            self._index = None
+            return conv
+
+    def paged_thread(self, inbox_id: int, target: str) -> PagedThread | None:
+        """The conversation's PagedThread (for counting what it built), if it has one."""
+        conv = self.find_conversation(inbox_id, target)
+        thread = self._threads.get(conv["id"]) if conv is not None else None
+        return thread if isinstance(thread, PagedThread) else None
 
     # --------------------------------------------------------------- internals
 
@@ -354,7 +394,7 @@ class FakeData:
             return plan.ref
         return self._extra_refs[conv["id"]]
 
-    def _thread(self, conv: dict[str, Any]) -> Thread:
+    def _thread(self, conv: dict[str, Any]) -> Thread | PagedThread:
         with self.lock:
             thread = self._threads.get(conv["id"])
             if thread is None:

@@ -6,11 +6,14 @@ See ``hmtui.fake.data`` for the conventions the generated values follow.
 
 from __future__ import annotations
 
+import bisect
 import math
 import time
+from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from random import Random
-from typing import Any
+from typing import Any, overload
 
 from hmtui.fake import texts
 from hmtui.fake.hostile import HOSTILE_MESSAGES, HOSTILE_NAME
@@ -21,6 +24,16 @@ HOSTILE_THREAD_TARGET = "14155550199"
 HOSTILE_THREAD_INBOX = 502
 
 LONG_THREAD_MIN_MESSAGES = 20_600
+# The 100,000-message thread (FakeData.add_huge_thread; not in the default data). Its number ends
+# in 0042: generated US numbers end in 0100-9999, so it can never meet a seeded conversation.
+HUGE_THREAD_INBOX = 504
+HUGE_THREAD_TARGET = "15035550042"
+HUGE_THREAD_MESSAGES = 100_000
+HUGE_THREAD_FIRST_ID = 800_000_000  # above the seeded ids, below the appended ones (900,000,001...)
+HUGE_BLOCK = 500  # messages built at a time
+# Blocks kept once built (an LRU; None: all). All, by default: a walk through the whole thread
+# then costs the server what a real one's costs (a slice and its JSON), not the building of it.
+HUGE_KEEP_BLOCKS: int | None = None
 MEDIA_BASE = "https://media.heymarket-demo.invalid/mms"
 LINK_BASE = "https://nwo.heymarket-demo.invalid/t"
 
@@ -55,13 +68,29 @@ class Thread:
     messages: list[dict[str, Any]]
     epochs: list[int]  # parallel to messages, for bisect; kept sorted
 
+    def page(self, before: int | None, inclusive: bool, limit: int) -> list[dict[str, Any]]:
+        """The newest `limit` messages dated before `before` (or at it, if inclusive), oldest first."""
+        if before is None:
+            hi = len(self.epochs)
+        elif inclusive:
+            hi = bisect.bisect_right(self.epochs, before)
+        else:
+            hi = bisect.bisect_left(self.epochs, before)
+        return self.messages[max(0, hi - limit) : hi]
+
+    def add(self, epoch: int, msg: dict[str, Any]) -> None:
+        """Insert a message at its place by date (after any of the same second)."""
+        pos = bisect.bisect_right(self.epochs, epoch)
+        self.epochs.insert(pos, epoch)
+        self.messages.insert(pos, msg)
+
 
 @dataclass
 class Plan:
     """What a thread must look like, fixed up front so the conversation summary
     (last_msg, last_inbound, created) agrees with the lazily built thread."""
 
-    kind: str  # "normal" | "long" | "hostile"
+    kind: str  # "normal" | "long" | "hostile" | "huge"
     ordinal: int
     topic: str
     lang: str
@@ -469,3 +498,186 @@ class Generator:
             messages.append(msg)
             epochs.append(epoch)
         return Thread(messages, epochs)
+
+
+# ----------------------------------------------------------------------------- the paged thread
+
+
+class PagedThread:
+    """A thread of `count` generated messages that is never built whole.
+
+    Messages come in blocks of HUGE_BLOCK; block `b` covers its own slice of time,
+    [start + b * span, start + (b + 1) * span), and is drawn from its own seeded `Random`, so
+    any block (its dates, then its messages) can be built without the blocks before it, and
+    the same block is always the same. A page by date finds its block by arithmetic and bisects
+    only inside it. Built blocks are kept in a small LRU; `generated` counts the messages built
+    (rebuilds included), so a test can check that serving a page builds a block or two, not the
+    thread. Messages appended later (`add`) must not be older than the newest one.
+
+    `messages` and `epochs` are read-only sequence views, so code written for `Thread` (a
+    slice, `[-1]`, `len`) works unchanged; iterating them builds every block once.
+    """
+
+    def __init__(self, generator: Generator, plan: Plan, *, count: int, start: int, span: int,
+                 first_id: int, block: int = HUGE_BLOCK, keep_blocks: int | None = HUGE_KEEP_BLOCKS) -> None:
+        self._generator = generator
+        self.plan = plan
+        self.count = count
+        self.start = start
+        self.block = block
+        self.blocks = -(-count // block)
+        self.block_span = max(1, span // self.blocks)
+        self.first_id = first_id
+        self.generated = 0
+        self._keep = keep_blocks
+        self._built: OrderedDict[int, list[dict[str, Any]]] = OrderedDict()
+        self._epochs: dict[int, list[int]] = {}  # a block's dates are cheap: all are kept once drawn
+        self._extra: list[dict[str, Any]] = []
+        self._extra_epochs: list[int] = []
+        self.messages: Sequence[dict[str, Any]] = _View(self, self.message)
+        self.epochs: Sequence[int] = _View(self, self.epoch)
+
+    def __len__(self) -> int:
+        return self.count + len(self._extra)
+
+    # -- one block
+
+    def _block_len(self, b: int) -> int:
+        return min(self.block, self.count - b * self.block)
+
+    def block_epochs(self, b: int) -> list[int]:
+        epochs = self._epochs.get(b)
+        if epochs is None:
+            rng = Random(f"{self._generator.seed}:huge:{b}:dates")
+            n, low = self._block_len(b), self.start + b * self.block_span
+            offsets = sorted(rng.randrange(self.block_span) for _ in range(n))
+            i = 1
+            while i < n:  # runs of 2-6 messages in one second, so pages by date meet ties
+                if rng.random() < 0.012:
+                    k = rng.randint(2, 6)
+                    for j in range(i, min(i + k, n)):
+                        offsets[j] = offsets[i - 1]
+                    i += k
+                else:
+                    i += 1
+            epochs = self._epochs[b] = [low + o for o in offsets]
+        return epochs
+
+    def _block_messages(self, b: int) -> list[dict[str, Any]]:
+        built = self._built.get(b)
+        if built is not None:
+            self._built.move_to_end(b)
+            return built
+        epochs = self.block_epochs(b)
+        rng = Random(f"{self._generator.seed}:huge:{b}:messages")
+        plan, base, last = self.plan, self.first_id + b * self.block, b == self.blocks - 1
+        built, role = [], "inbound"
+        for i, epoch in enumerate(epochs):
+            if last and i == len(epochs) - 1:
+                role = "inbound"  # the conversation's summary says its last message came in
+            built.append(self._generator._body_message(rng, plan, base + i, epoch, role))
+            r = rng.random()
+            if role == "inbound":
+                role = "inbound" if r < 0.3 else ("outbound" if r < 0.92 else "note")
+            elif role == "outbound":
+                role = "inbound" if r < 0.62 else ("outbound" if r < 0.95 else "note")
+            else:
+                role = "outbound" if r < 0.7 else "inbound"
+        self.generated += len(built)
+        self._built[b] = built
+        while self._keep is not None and len(self._built) > self._keep:
+            self._built.popitem(last=False)
+        return built
+
+    # -- by position, oldest first
+
+    def _position(self, i: int) -> int:
+        n = len(self)
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError("thread index out of range")
+        return i
+
+    def message(self, i: int) -> dict[str, Any]:
+        i = self._position(i)
+        if i >= self.count:
+            return self._extra[i - self.count]
+        return self._block_messages(i // self.block)[i % self.block]
+
+    def epoch(self, i: int) -> int:
+        i = self._position(i)
+        if i >= self.count:
+            return self._extra_epochs[i - self.count]
+        return self.block_epochs(i // self.block)[i % self.block]
+
+    # -- what FakeData asks of a thread
+
+    def index_before(self, before: int, inclusive: bool) -> int:
+        """How many messages are dated before `before` (at it too, if inclusive)."""
+        cut = bisect.bisect_right if inclusive else bisect.bisect_left
+        b = (before - self.start) // self.block_span
+        if b < 0:
+            hi = 0
+        elif b >= self.blocks:
+            hi = self.count
+        else:
+            hi = b * self.block + cut(self.block_epochs(b), before)
+        if hi == self.count:  # the appended messages are never older than the generated ones
+            hi += cut(self._extra_epochs, before)
+        return hi
+
+    def page(self, before: int | None, inclusive: bool, limit: int) -> list[dict[str, Any]]:
+        hi = len(self) if before is None else self.index_before(before, inclusive)
+        return [self.message(i) for i in range(max(0, hi - limit), hi)]
+
+    def add(self, epoch: int, msg: dict[str, Any]) -> None:
+        if epoch < self.epoch(-1):
+            raise ValueError("a paged thread takes only messages newer than its newest")
+        self._extra.append(msg)
+        self._extra_epochs.append(epoch)
+
+
+class _View(Sequence[Any]):
+    """A read-only sequence over a PagedThread's messages or dates, by position."""
+
+    def __init__(self, thread: PagedThread, item: Any) -> None:
+        self._thread = thread
+        self._item = item
+
+    def __len__(self) -> int:
+        return len(self._thread)
+
+    @overload
+    def __getitem__(self, i: int) -> Any: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[Any]: ...
+    def __getitem__(self, i: int | slice) -> Any:
+        if isinstance(i, slice):
+            return [self._item(k) for k in range(*i.indices(len(self)))]
+        return self._item(i)
+
+
+def huge_thread(generator: Generator, ref: dict[str, Any], *, count: int = HUGE_THREAD_MESSAGES,
+                span: int = 5 * 365 * _DAY, end: int | None = None,
+                keep_blocks: int | None = HUGE_KEEP_BLOCKS) -> PagedThread:
+    """The 100,000-message thread: Field Ops and a contractor who texts every day for five years.
+    Its plan is drawn from its own `Random`, so adding it changes nothing else in the data."""
+    rng = Random(f"{generator.seed}:huge")
+    inbox = next(row for row in INBOXES if row[0] == HUGE_THREAD_INBOX)
+    inbox_id, _name, topic, phones, members, _n = inbox
+    participants = [104, 108]
+    first = str(ref.get("name") or "there").split()[0]
+    ctx = {
+        "first": first,
+        "agent": generator.member_by_id[participants[0]][0].split()[0],
+        "order": f"NW-{rng.randint(100000, 999999)}",
+        "ticket": f"{rng.randint(10000, 99999)}",
+        "amount": rng.choice(texts.AMOUNTS),
+        "day": rng.choice(texts.DAYS),
+        "url": f"{LINK_BASE}/{rng.getrandbits(40):010x}",
+    }
+    end = generator.anchor_epoch - 2 * 3600 if end is None else end
+    plan = Plan("huge", 0, topic, "en", count, end - span, [], participants, False, ctx, ref, phones[0])
+    return PagedThread(generator, plan, count=count, start=end - span, span=span, first_id=HUGE_THREAD_FIRST_ID,
+                       keep_blocks=keep_blocks)
