@@ -54,7 +54,7 @@ def test_quick_benchmark_writes_every_figure(tmp_path: Path) -> None:
     assert figures["full_history_requests"] >= math.ceil(QUICK.history / 50)
     assert figures["rss_large_messages"] == QUICK.history and figures["rss_small_messages"] >= SMALL
     assert figures["list_rows"] == QUICK.list_rows and figures["pty_messages"] == QUICK.pty_messages
-    assert figures["pty_key_floor_ms"] < 5000 and figures["list_scroll_ms_small"] < 1000
+    assert figures["pty_key_floor_ms"] > 0 and figures["list_scroll_ms_small"] > 0  # timings: ratios only
 
     assert figures["quick"] is True
     assert figures["sizes"] == {"large": QUICK.large, "small": SMALL}
