@@ -26,7 +26,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, tzinfo
 
-from rich.cells import cell_len, chop_cells
+from rich.cells import chop_cells
 from rich.console import Console
 from rich.segment import Segment
 from rich.style import Style
@@ -41,6 +41,7 @@ from textual.strip import Strip
 
 from hmtui.api.models import Id, Message
 from hmtui.api.semantics import MessageKind
+from hmtui.cells import cell_len
 from hmtui.safe_text import clean_text, one_line
 from hmtui.ui.timefmt import clock_time, day_key, day_label
 from hmtui.ui.errors import Guarded

@@ -5,7 +5,7 @@ and every cursor movement is O(1): an inbox of 100,000 conversations scrolls lik
 
 Rows are built from `Segment`s of plain strings, never from markup, so text from the server can
 not become styles, links or actions. Subclasses build their rows with `parts_strip`, which pads
-or crops to exactly `width` cells (wide characters are measured in cells).
+or crops to exactly `width` cells (measured as terminals measure them: `hmtui.cells`).
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from typing import ClassVar, Generic, TypeVar, overload
 
-from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -24,6 +23,8 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from hmtui import cells
+from hmtui.cells import cell_len
 from hmtui.safe_text import one_line
 from hmtui.ui.errors import Guarded
 
@@ -33,17 +34,10 @@ Part = tuple[str, Style | None]
 """A run of plain text (never markup) and its style, added to the row's base style."""
 
 
-def fit_cells(text: str, cells: int, ellipsis: str = "…") -> str:
-    """`text` cut to at most `cells` terminal cells, ending in `ellipsis` when cut."""
-    if cells <= 0:
-        return ""
-    if cell_len(text) <= cells:
-        return text
-    room = cells - cell_len(ellipsis)
-    if room <= 0:
-        return set_cell_size(text, cells)
-    # set_cell_size pads with a space when it has to split a wide character.
-    return set_cell_size(text, room) + ellipsis
+def fit_cells(text: str, cells_: int, ellipsis: str = "…") -> str:
+    """`text` cut to at most `cells_` terminal cells, ending in `ellipsis` when cut (measured as
+    terminals measure: `hmtui.cells`)."""
+    return cells.fit(text, cells_, ellipsis=ellipsis)
 
 
 def parts_strip(parts: Sequence[Part], width: int, base: Style) -> Strip:
