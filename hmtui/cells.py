@@ -145,4 +145,3 @@ def pad(text: str, cells: int) -> str:
 
 
 align_rich()
-
