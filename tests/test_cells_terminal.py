@@ -117,7 +117,8 @@ def check_borders(screen: list[str]) -> None:
         assert terminal_columns(line, BORDER) == expected, f"{line!r}\n" + "\n".join(screen)
 
 
-TIME_AT_END = re.compile(r"(\d{1,2} [A-Z][a-z]{2}|\d+[mhd]|now)\s*$")
+# A row's time, then maybe the scrollbar's thumb in the last column.
+TIME_AT_END = re.compile(r"(\d{1,2} [A-Z][a-z]{2}|\d+[mhd]|now)\s*[▁▂▃▄▅▆▇█]?\s*$")
 
 
 def width_of(text: str) -> int:
