@@ -8,9 +8,9 @@ Every string from the server goes into `Segment`s or plain `Text`, never markup.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from datetime import datetime, tzinfo
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.segment import Segment
 from rich.style import Style
@@ -56,7 +56,7 @@ class ThreadLines:
         _at_start: bool
         _new_count: int
         _highlight_re: re.Pattern[str] | None
-        _strips: Mapping[_Entry, list[Strip]]
+        _strips: Any  # an LRUCache of built lines, by entry
         _style_cache: dict[str, Style]
         has_focus: bool
         app: object

@@ -4,7 +4,7 @@ layout's (`ThreadLayout`), this only decides where to scroll and what to select.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from hmtui.ui.widgets.thread_layout import Entry as _Entry, ThreadLayout
 
@@ -19,12 +19,11 @@ class ThreadMotion:
         _selected: _Entry | None
         _follow: bool
         _new_count: int
-        _has_thread: bool
         _at_start: bool
         _loading_older: bool
         _near_top_sent: bool
         _near_top_lines: int
-        _strips: object
+        _strips: Any  # an LRUCache of built lines, by entry
         scroll_offset: Offset
         max_scroll_y: int
 
