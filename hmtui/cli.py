@@ -748,34 +748,25 @@ def table_width(out: TextIO) -> int:
 
 
 def char_cells(ch: str) -> int:
-    """Cells a terminal gives one character: Rich's count, except that spacing combining marks
-    (Devanagari vowel signs, category Mc) take one cell in glibc's wcwidth, tmux and most
-    terminals, where Rich counts none."""
-    from rich.cells import get_character_cell_size
+    """Cells a terminal gives one character (a spacing combining mark is one): `hmtui.cells`."""
+    from hmtui import cells
 
-    if unicodedata.category(ch) == "Mc":
-        return 1
-    return get_character_cell_size(ch)
+    return cells.char_cells(ch)
 
 
 def text_cells(text: str) -> int:
-    return sum(char_cells(ch) for ch in text)
+    """Cells `text` takes in a terminal, as the TUI measures it: `hmtui.cells`."""
+    from hmtui import cells
+
+    return cells.cell_len(text)
 
 
 def fit_text(text: str, cells: int, *, pad: bool = False) -> str:
     """`text` in at most `cells` cells, ending in `…` when cut; padded with spaces to exactly
     `cells` if `pad`."""
-    used = text_cells(text)
-    if used > cells:
-        out, used = [], 0
-        for ch in text:
-            width = char_cells(ch)
-            if used + width > cells - 1:
-                break
-            out.append(ch)
-            used += width
-        text, used = "".join(out) + ("…" if cells > 0 else ""), used + (1 if cells > 0 else 0)
-    return text + " " * (cells - used) if pad else text
+    from hmtui import cells as _cells
+
+    return _cells.fit(text, cells, pad=pad)
 
 
 def write_table(headers: list[str], rows: list[list[str]], out: TextIO, *, last_width: int | None = None,

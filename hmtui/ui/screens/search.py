@@ -15,7 +15,6 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
-from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
 from textual import work
@@ -27,6 +26,7 @@ from textual.timer import Timer
 from textual.widgets import Input, Static
 
 from hmtui.cache.search import parse_query
+from hmtui.cells import cell_len
 from hmtui.safe_text import one_line
 from hmtui.ui.screens.modal import HmtuiModal
 from hmtui.ui.widgets.virtual_list import VirtualList, fit_cells, parts_strip

@@ -6,12 +6,12 @@ from collections.abc import Callable, Hashable, Mapping
 from datetime import datetime
 from typing import ClassVar
 
-from rich.cells import cell_len
 from rich.style import Style
 from textual import events
 from textual.strip import Strip
 
 from hmtui.api.models import Conversation, Id
+from hmtui.cells import cell_len
 from hmtui.safe_text import one_line
 from hmtui.ui.timefmt import relative
 from hmtui.ui.widgets.inbox_sidebar import format_phone

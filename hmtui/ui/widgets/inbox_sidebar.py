@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Hashable
 from typing import ClassVar
 
-from rich.cells import cell_len
 from rich.style import Style
 from textual.strip import Strip
 
 from hmtui.api.models import Id, Inbox
 from hmtui.phones import format_phone  # noqa: F401 - shared with the CLI; re-exported for old imports
+from hmtui.cells import cell_len
 from hmtui.safe_text import one_line
 from hmtui.ui.widgets.virtual_list import Part, VirtualList, fit_cells, parts_strip
 

@@ -1,18 +1,8 @@
 """The conversation pane: one Line API widget for the whole thread, fast with 20,000+ messages.
 
-Layout (virtual lines, top to bottom)::
-
-    status line            ("loading older…", "start of conversation", or "↑ older messages …")
-    [day separator]        (the oldest message's day, when it has a date)
-    message block * n      header, wrapped body, blank, [day separator of the next message]
-
-A message's block carries the separator that comes *after* it, so prepending older messages never
-changes the height of a message already loaded, and appending changes at most the previously newest.
-
-Messages live in two lists so both ends grow in O(batch): `_older` holds prepended messages
-newest-first (each prepend appends to it, growing "upwards"), `_newer` holds the rest oldest-first.
-Each has running sums of block heights, so the message at a line is a bisect and a message's
-line is one lookup. Strips are built only for messages on screen (LRU cache).
+What is on which line (entries, heights, bisect, day separators, wrapping, find over the loaded
+history) is `hmtui.ui.widgets.thread_layout.ThreadLayout`, a pure model; this widget draws it.
+Strips are built only for messages on screen (LRU cache).
 
 Every string from the server goes through `clean_text` / `one_line` and into `Segment`s or plain
 `Text` — never markup.
@@ -20,17 +10,12 @@ Every string from the server goes through `clean_text` / `one_line` and into `Se
 
 from __future__ import annotations
 
-import math
 import re
-from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, tzinfo
 
-from rich.cells import cell_len, chop_cells
-from rich.console import Console
 from rich.segment import Segment
 from rich.style import Style
-from rich.text import Text
 from textual import events
 from textual.binding import Binding
 from textual.cache import LRUCache
@@ -40,98 +25,18 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from hmtui.api.models import Id, Message
-from hmtui.api.semantics import MessageKind
-from hmtui.safe_text import clean_text, one_line
-from hmtui.ui.timefmt import clock_time, day_key, day_label
+from hmtui.cells import cell_len
+from hmtui.safe_text import one_line
 from hmtui.ui.errors import Guarded
-
-_FALLBACK_WIDTH = 80  # used to lay out before the widget has a size
-_GUTTER = "▌ "
-_GUTTER_WIDTH = 2
-_MIN_BODY = 4
-_STATUS_LOADING = "loading older…"
-_STATUS_START = "start of conversation"
-_STATUS_MORE = "↑ older messages load as you scroll up"
-
-# Paragraph kinds: how a body line is styled.
-_BODY, _LINK, _MUTED, _ERROR = 0, 1, 2, 3
-
-_console: Console | None = None
+from hmtui.ui.widgets import thread_layout as layout
+from hmtui.ui.widgets.thread_layout import FALLBACK_WIDTH as _FALLBACK_WIDTH
+from hmtui.ui.widgets.thread_layout import Entry as _Entry
+from hmtui.ui.widgets.thread_layout import ThreadLayout
+from hmtui.ui.widgets.thread_lines import ThreadLines
+from hmtui.ui.widgets.thread_motion import ThreadMotion
 
 
-def _wrap_console() -> Console:
-    global _console
-    if _console is None:
-        _console = Console(width=_FALLBACK_WIDTH, legacy_windows=False, color_system=None)
-    return _console
-
-
-def _wrap(text: str, width: int, kind: int = 0) -> list[str]:
-    """`text` (one paragraph, no newlines) wrapped to `width` cells; long words are folded.
-    A link line is cut by cells, not at spaces."""
-    if kind == _LINK:
-        return chop_cells(text, width) or [""]
-    lines = Text(text, end="").wrap(_wrap_console(), width, overflow="fold", no_wrap=False)
-    return [line.plain for line in lines] or [""]
-
-
-def _sort_key(message: Message) -> tuple[float, int, int | str]:
-    date = message.date
-    stamp = date.timestamp() if isinstance(date, datetime) else -math.inf
-    id_ = message.id
-    if isinstance(id_, int) and not isinstance(id_, bool):
-        return (stamp, 0, id_)
-    return (stamp, 1, str(id_))
-
-
-def _str_or_none(value: object) -> str | None:
-    return value if isinstance(value, str) and value.strip() else None
-
-
-class _Entry:
-    """One loaded message and its layout."""
-
-    __slots__ = ("message", "older", "index", "key", "label", "paras", "body_h", "height", "sep_label")
-
-    def __init__(self, message: Message, tz: tzinfo) -> None:
-        self.message = message
-        self.older = False  # which list it is in
-        self.index = 0  # its index in that list
-        date = message.date if isinstance(message.date, datetime) else None
-        self.key = day_key(date, tz)
-        self.label = day_label(date, tz) if date is not None else None
-        self.paras = _paragraphs(message)
-        self.body_h = 0
-        self.height = 0
-        self.sep_label: str | None = None  # the day separator drawn after this message
-
-
-def _paragraphs(message: Message) -> list[tuple[str, int, int]]:
-    """The body as (text, cell length, kind) paragraphs, cleaned."""
-    paras: list[tuple[str, int, int]] = []
-    text = _str_or_none(message.text)
-    if text is not None:
-        cleaned = clean_text(text).rstrip()
-        if cleaned.strip():
-            for para in cleaned.split("\n"):
-                para = para.rstrip()
-                paras.append((para, cell_len(para), _BODY))
-    for icon, value in (("📎 ", message.media), ("🔗 ", message.link_url)):
-        url = _str_or_none(value)
-        if url is not None:
-            line = icon + one_line(url)
-            paras.append((line, cell_len(line), _LINK))
-    if not paras:
-        paras.append(("(no text)", 9, _MUTED))
-    # The carrier's reason for a failed delivery, under the words that did not arrive.
-    reason = _str_or_none(message.failure) if message.kind is MessageKind.OUTBOUND else None
-    if reason is not None:
-        line = "✗ not delivered: " + one_line(reason, 300)
-        paras.append((line, cell_len(line), _ERROR))
-    return paras
-
-
-class ThreadView(Guarded, ScrollView, can_focus=True):
+class ThreadView(ThreadLines, ThreadMotion, Guarded, ScrollView, can_focus=True):
     """The messages of one conversation, oldest at the top."""
 
     BINDINGS = [
@@ -215,24 +120,21 @@ class ThreadView(Guarded, ScrollView, can_focus=True):
         tz: tzinfo,
         member_names: Mapping[Id, str] | None = None,
         near_top_lines: int = 20,
+        clock: Callable[[], datetime] | None = None,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self._tz = tz
+        # "Today" for the headers' dates: this clock, else the app's (tests freeze it).
+        self._clock = clock
+        self._today: object = None
         self._member_names: dict[Id, str] = dict(member_names or {})
         self._near_top_lines = near_top_lines
-        self._older: list[_Entry] = []  # newest-first
-        self._older_cum: list[int] = []  # _older_cum[j] = sum of heights of _older[0..j]
-        self._newer: list[_Entry] = []  # oldest-first
-        self._newer_cum: list[int] = []
-        self._by_id: dict[Id, _Entry] = {}
-        # Messages marked `hidden`: not drawn, but kept (an export writes them, marked).
-        self._hidden: dict[Id, Message] = {}
-        self._top_h = 1
+        # The lambda looks `_measure` up on each call, so a test can count the wraps.
+        self._layout = ThreadLayout(tz, measure_entry=lambda entry, width: self._measure(entry, width))
         self._width = 0  # the width the layout was computed for (0: not sized yet)
-        self._has_thread = False
         self._placeholder = "No conversation selected"
         self._contact = ""
         self._at_start = False
@@ -250,6 +152,11 @@ class ThreadView(Guarded, ScrollView, can_focus=True):
     # ------------------------------------------------------------------ public API
 
     @property
+    def layout_model(self) -> ThreadLayout:
+        """The pure layout this widget draws (read it; change it through the methods below)."""
+        return self._layout
+
+    @property
     def at_start(self) -> bool:
         return self._at_start
 
@@ -260,11 +167,11 @@ class ThreadView(Guarded, ScrollView, can_focus=True):
     @property
     def message_count(self) -> int:
         """Loaded messages, the hidden ones included."""
-        return len(self._older) + len(self._newer) + len(self._hidden)
+        return self._layout.message_count
 
     @property
     def hidden_count(self) -> int:
-        return len(self._hidden)
+        return len(self._layout.hidden)
 
     @property
     def selected_message(self) -> Message | None:
@@ -272,17 +179,14 @@ class ThreadView(Guarded, ScrollView, can_focus=True):
 
     def messages(self) -> list[Message]:
         """Every loaded message, oldest first, the hidden ones included (they are not drawn)."""
-        shown = [e.message for e in reversed(self._older)] + [e.message for e in self._newer]
-        if not self._hidden:
-            return shown
-        return sorted([*shown, *self._hidden.values()], key=_sort_key)
+        return self._layout.messages()
 
     def shown_messages(self) -> list[Message]:
         """The loaded messages that are drawn (not the hidden ones), oldest first."""
-        return [e.message for e in reversed(self._older)] + [e.message for e in self._newer]
+        return self._layout.shown_messages()
 
     def has_message(self, message_id: Id) -> bool:
-        return message_id in self._by_id or message_id in self._hidden
+        return self._layout.has_message(message_id)
 
     def set_member_names(self, names: Mapping[Id, str]) -> None:
         self._member_names = dict(names)
@@ -291,24 +195,15 @@ class ThreadView(Guarded, ScrollView, can_focus=True):
 
     def set_thread(self, messages: Sequence[Message], *, contact: str, at_start: bool = False) -> None:
         """Show a conversation (replacing any other), at its newest message."""
-        self._hidden = {}
-        entries = self._new_entries(messages, set())
-        self._older, self._older_cum = [], []
-        self._newer, self._newer_cum = [], []
-        self._by_id = {}
+        self._layout.set_thread(messages)
         self._strips.clear()
-        self._has_thread = True
         self._contact = one_line(contact)
         self._at_start = at_start
         self._loading_older = False
         self._near_top_sent = False
         self._new_count = 0
-        self._link_separators(entries, None)
-        self._push_newer(entries)
-        self._set_top()
         self._update_virtual_size()
-        newest = self._newer[-1] if self._newer else None
-        self._select(newest, post=False)
+        self._select(self._layout.newest, post=False)
         self.post_message(self.SelectionChanged(self, self.selected_message))
         self._follow = True
         if self._sized:
@@ -320,12 +215,8 @@ class ThreadView(Guarded, ScrollView, can_focus=True):
 
     def clear_thread(self, placeholder: str = "No conversation selected") -> None:
         had_selection = self._selected is not None
-        self._older, self._older_cum = [], []
-        self._newer, self._newer_cum = [], []
-        self._by_id = {}
-        self._hidden = {}
+        self._layout.reset()
         self._strips.clear()
-        self._has_thread = False
         self._placeholder = one_line(placeholder)
         self._contact = ""
         self._at_start = False
@@ -346,38 +237,19 @@ class ThreadView(Guarded, ScrollView, can_focus=True):
         """Put older messages on top without moving what is on screen."""
         self._at_start = at_start
         self._near_top_sent = False
-        self._has_thread = True
-        entries = self._new_entries(older, self._by_id)
-        if not entries:
+        was_empty = not self._layout.newer
+        added = self._layout.prepend(older)
+        if not added:
             self.refresh()
             self._check_near_top()
             return
-        if not self._newer:  # nothing loaded yet: this is the whole thread
-            self._link_separators(entries, None)
-            self._push_newer(entries)
-            self._set_top()
-            self._update_virtual_size()
+        self._update_virtual_size()
+        if was_empty:  # nothing loaded before: this is the whole thread
             if self._selected is None:
-                self._select(self._newer[-1])
+                self._select(self._layout.newest)
             if self._sized:
                 self._scroll_y_to(self.max_scroll_y)
-            self.refresh()
-            self._check_near_top()
-            return
-        old_height = self._total_height
-        self._link_separators(entries, self._oldest)
-        width = self._layout_width
-        for entry in reversed(entries):
-            self._measure(entry, width)
-            entry.older = True
-            entry.index = len(self._older)
-            self._older.append(entry)
-            self._older_cum.append((self._older_cum[-1] if self._older_cum else 0) + entry.height)
-            self._by_id[entry.message.id] = entry
-        self._set_top()
-        added = self._total_height - old_height
-        self._update_virtual_size()
-        if self._sized:
+        elif self._sized:
             self._scroll_y_to(self.scroll_offset.y + added)
         self.refresh()
         self._check_near_top()
@@ -385,25 +257,15 @@ class ThreadView(Guarded, ScrollView, can_focus=True):
     def append(self, newer: Sequence[Message]) -> None:
         """Put new messages at the bottom; follow them if the view was at the bottom."""
         was_bottom = not self._sized or self.is_vertical_scroll_end
-        entries = self._new_entries(newer, self._by_id)
+        was_newest_selected = self._selected is not None and self._selected is self._layout.newest
+        entries, changed = self._layout.append(newer)
         if not entries:
             return
-        self._has_thread = True
-        was_newest_selected = self._selected is not None and self._selected is self._newest
-        if self._newer:
-            last = self._newer[-1]
-            self._link_separators([last, entries[0]], None)
-            old = last.height
-            self._measure(last, self._layout_width)
-            if last.height != old:
-                self._newer_cum[-1] += last.height - old
-                self._strips.discard(last)
-        self._link_separators(entries, None)
-        self._push_newer(entries)
-        self._set_top()
+        if changed is not None:
+            self._strips.discard(changed)
         self._update_virtual_size()
         if self._selected is None or (was_bottom and was_newest_selected):
-            self._select(self._newer[-1])
+            self._select(self._layout.newest)
         if was_bottom:
             if self._sized:
                 self._scroll_y_to(self.max_scroll_y)
@@ -422,10 +284,7 @@ class ThreadView(Guarded, ScrollView, can_focus=True):
 
     def scroll_to_message(self, message_id: Id) -> None:
         """Select a message and centre it."""
-        try:
-            entry = self._by_id.get(message_id)
-        except TypeError:
-            return
+        entry = self._layout.get(message_id)
         if entry is None:
             return
         self._select(entry)
@@ -444,117 +303,19 @@ class ThreadView(Guarded, ScrollView, can_focus=True):
     def set_highlight(self, query: str | None) -> None:
         """Highlight every occurrence (case-insensitive) of each whitespace-separated term of
         `query` in message bodies; None or "" clears. Only messages drawn are re-rendered."""
-        terms = _terms(query)
+        terms = layout.terms(query)
         highlight = " ".join(terms) or None
         if highlight == self._highlight:
             return
         self._highlight = highlight
-        self._highlight_re = _terms_pattern(terms)
+        self._highlight_re = layout.terms_pattern(terms)
         self._strips.clear()
         self.refresh()
 
     def matching_ids(self, query: str) -> list[Id]:
         """Ids of the loaded messages whose body contains every term of `query`
         (case-insensitive), oldest first. O(loaded messages)."""
-        patterns = [re.compile(re.escape(term), re.IGNORECASE) for term in _terms(query)]
-        if not patterns:
-            return []
-        found: list[Id] = []
-        for entries in (reversed(self._older), self._newer):
-            for entry in entries:
-                body = "\n".join(text for text, _, kind in entry.paras if kind == _BODY)
-                if body and all(pattern.search(body) for pattern in patterns):
-                    found.append(entry.message.id)
-        return found
-
-    def _body_segments(self, line: str, style: Style) -> list[Segment]:
-        """A body line's segments, with the highlighted terms in the match style."""
-        pattern = self._highlight_re
-        if pattern is None or not line:
-            return [Segment(line, style)]
-        segments: list[Segment] = []
-        match_style: Style | None = None
-        position = 0
-        for found in pattern.finditer(line):
-            start, end = found.span()
-            if start == end:
-                continue
-            if match_style is None:
-                match = self._style("thread-view--match")
-                match_style = style + Style(color=match.color, bgcolor=match.bgcolor, bold=True)
-            if start > position:
-                segments.append(Segment(line[position:start], style))
-            segments.append(Segment(line[start:end], match_style))
-            position = end
-        if position < len(line):
-            segments.append(Segment(line[position:], style))
-        return segments
-
-    # ------------------------------------------------------------------ actions
-
-    def action_next_message(self) -> None:
-        entry = self._selected
-        if entry is None or not self._sized:
-            return
-        height = self._viewport_height
-        sy = self.scroll_offset.y
-        if not self._visible(entry):
-            self._select_middle()
-            return
-        top = self._top_of(entry)
-        bottom = top + 1 + entry.body_h
-        if bottom > sy + height and bottom - top > height:
-            self._scroll_y_to(min(sy + self._step, bottom - height + 1))
-            return
-        following = self._next(entry)
-        if following is None:
-            self._scroll_y_to(self.max_scroll_y)
-            return
-        self._select(following)
-        self._reveal(following, downward=True)
-
-    def action_previous_message(self) -> None:
-        entry = self._selected
-        if entry is None or not self._sized:
-            if self._sized:
-                self._scroll_y_to(0)
-            return
-        height = self._viewport_height
-        sy = self.scroll_offset.y
-        if not self._visible(entry):
-            self._select_middle()
-            return
-        top = self._top_of(entry)
-        reveal_top = top - self._above(entry)
-        if reveal_top < sy and 1 + entry.body_h > height:
-            self._scroll_y_to(max(sy - self._step, reveal_top))
-            return
-        previous = self._prev(entry)
-        if previous is None:
-            self._scroll_y_to(0)
-            return
-        self._select(previous)
-        self._reveal(previous, downward=False)
-
-    def action_oldest(self) -> None:
-        if self._newer:
-            self._select(self._oldest)
-        self._scroll_y_to(0)
-        self._check_near_top()
-
-    def action_newest(self) -> None:
-        if self._newer:
-            self._select(self._newer[-1])
-        self._scroll_y_to(self.max_scroll_y)
-        self._clear_hint()
-
-    def action_page_up(self) -> None:
-        self._scroll_y_to(self.scroll_offset.y - self._viewport_height)
-        self._select_middle()
-
-    def action_page_down(self) -> None:
-        self._scroll_y_to(self.scroll_offset.y + self._viewport_height)
-        self._select_middle()
+        return self._layout.matching_ids(query)
 
     # ------------------------------------------------------------------ events
 
@@ -585,7 +346,7 @@ class ThreadView(Guarded, ScrollView, can_focus=True):
         if self._pending is not None:
             what, message_id = self._pending
             self._pending = None
-            entry = self._by_id.get(message_id) if message_id is not None else None
+            entry = self._layout.get(message_id) if message_id is not None else None
             if what == "message" and entry is not None:
                 self._centre(entry)
             else:
@@ -628,7 +389,9 @@ class ThreadView(Guarded, ScrollView, can_focus=True):
         region = self.scrollable_content_region
         width = region.width
         base = self._base_style
-        if not self._has_thread:
+        if y == 0:
+            self._check_today()
+        if not self._layout.has_thread:
             if y == region.height // 2:
                 return self._centred(self._placeholder, self._style("thread-view--muted"), width, base)
             return Strip.blank(width, base)
@@ -649,12 +412,12 @@ class ThreadView(Guarded, ScrollView, can_focus=True):
         width = self._layout_width
         if line == 0:
             return self._status_strip(width, base)
-        if line < self._top_h:
-            oldest = self._oldest
+        if line < self._layout.top_h:
+            oldest = self._layout.oldest
             if oldest is not None and oldest.label is not None:
                 return self._separator(oldest.label, width, base)
             return Strip.blank(width, base)
-        if not self._newer:
+        if not self._layout.newer:
             if line == 1:
                 return self._centred("no messages", self._style("thread-view--muted"), width, base)
             return Strip.blank(width, base)
@@ -668,158 +431,6 @@ class ThreadView(Guarded, ScrollView, can_focus=True):
             self._strips[entry] = strips
         return strips[offset] if offset < len(strips) else Strip.blank(width, base)
 
-    def _status_strip(self, width: int, base: Style) -> Strip:
-        if self._loading_older:
-            status = _STATUS_LOADING
-        elif self._at_start:
-            status = _STATUS_START
-        else:
-            status = _STATUS_MORE
-        text = Text(end="", no_wrap=True)
-        text.append(" " + status, self._style("thread-view--status"))
-        contact = self._contact
-        room = width - cell_len(text.plain) - 3
-        if contact and room > 3:
-            name = Text(contact, end="", no_wrap=True)
-            name.truncate(room, overflow="ellipsis")
-            gap = width - cell_len(text.plain) - name.cell_len - 1
-            text.append(" " * max(gap, 1), base)
-            text.append(name.plain, self._style("thread-view--contact"))
-        return self._text_strip(text, width, base)
-
-    def _separator(self, label: str, width: int, base: Style) -> Strip:
-        label = f" {label} "
-        label_width = cell_len(label)
-        if label_width >= width:
-            return self._centred(label.strip(), self._style("thread-view--separator"), width, base)
-        left = (width - label_width) // 2
-        right = width - label_width - left
-        return Strip([Segment("─" * left + label + "─" * right, self._style("thread-view--separator"))], width)
-
-    def _centred(self, text: str, style: Style, width: int, base: Style) -> Strip:
-        content = Text(text, end="", no_wrap=True)
-        content.truncate(width, overflow="ellipsis")
-        left = max((width - content.cell_len) // 2, 0)
-        line = Text(" " * left, end="", no_wrap=True)
-        line.append_text(Text(content.plain, style=style))
-        return self._text_strip(line, width, base)
-
-    def _text_strip(self, text: Text, width: int, base: Style) -> Strip:
-        text.no_wrap = True
-        text.end = ""
-        text.truncate(width, overflow="ellipsis")
-        return Strip(_segments(text, base)).adjust_cell_length(width, base)
-
-    def _build(self, entry: _Entry, width: int, base: Style) -> list[Strip]:
-        """Every line of a message's block."""
-        message = entry.message
-        kind = message.kind if isinstance(message.kind, MessageKind) else MessageKind.INBOUND
-        indent = 0 if kind is MessageKind.INBOUND else self._indent(width)
-        failed = kind is MessageKind.OUTBOUND and _failed(message)
-        if kind is MessageKind.NOTE:
-            kind_style = self._style("thread-view--note")
-        elif failed:
-            kind_style = self._style("thread-view--failed")
-        elif kind is MessageKind.OUTBOUND:
-            kind_style = self._style("thread-view--outbound")
-        else:
-            kind_style = self._style("thread-view--inbound")
-        selected = entry is self._selected
-        cursor = self._style("thread-view--cursor" if self.has_focus else "thread-view--cursor-blurred")
-        gutter_style = base + Style(color=(cursor if selected else kind_style).color, bold=True)
-        pad = Segment(" " * indent, base) if indent else None
-        gutter = Segment(_GUTTER, gutter_style)
-
-        strips: list[Strip] = []
-        # Header.
-        header = self._header_text(entry, kind, kind_style, failed)
-        header_width = max(width - indent - _GUTTER_WIDTH, 1)
-        header.truncate(header_width, overflow="ellipsis", pad=selected)
-        header_segments = _segments(header, base)
-        if selected and cursor.bgcolor is not None:
-            highlight = Style(bgcolor=cursor.bgcolor)
-            header_segments = [Segment(s.text, (s.style or base) + highlight) for s in header_segments]
-        strips.append(self._strip([pad, gutter, *header_segments], width, base))
-        # Body.
-        body_width = self._body_width(width)
-        styles = {
-            _BODY: base,
-            _LINK: base + self._style("thread-view--link"),
-            _MUTED: base + self._style("thread-view--muted"),
-            _ERROR: base + self._style("thread-view--failed"),
-        }
-        for text, length, para_kind in entry.paras:
-            style = styles[para_kind]
-            lines = [text] if length <= body_width else _wrap(text, body_width, para_kind)
-            for line in lines:
-                if para_kind == _BODY and self._highlight_re is not None:
-                    strips.append(self._strip([pad, gutter, *self._body_segments(line, style)], width, base))
-                else:
-                    strips.append(self._strip([pad, gutter, Segment(line, style)], width, base))
-        strips.append(Strip.blank(width, base))
-        if entry.sep_label is not None:
-            strips.append(self._separator(entry.sep_label, width, base))
-        return strips
-
-    def _header_text(self, entry: _Entry, kind: MessageKind, kind_style: Style, failed: bool) -> Text:
-        message = entry.message
-        meta = self._style("thread-view--meta")
-        author = self._author(message, kind)
-        time = clock_time(message.date if isinstance(message.date, datetime) else None, self._tz)
-        text = Text(end="", no_wrap=True)
-        if kind is MessageKind.NOTE:
-            text.append("🔒 note", kind_style)
-            text.append(" · ", meta)
-            text.append(author, kind_style)
-        else:
-            text.append(author, kind_style)
-        if kind is MessageKind.OUTBOUND and getattr(message, "broadcast_id", None) is not None:
-            text.append(" · broadcast", meta)
-        text.append(" · ", meta)
-        text.append(time, meta)
-        status = _str_or_none(message.status)
-        if kind is MessageKind.OUTBOUND and status is not None:
-            text.append(" · ", meta)
-            if failed:
-                text.append("✗ " + one_line(status, 40), self._style("thread-view--failed"))
-            else:
-                text.append(one_line(status, 40), meta)
-        return text
-
-    def _author(self, message: Message, kind: MessageKind) -> str:
-        author = _str_or_none(message.author)
-        if author is None and kind is not MessageKind.INBOUND:
-            try:
-                author = _str_or_none(self._member_names.get(message.user))  # type: ignore[arg-type]
-            except TypeError:
-                author = None
-        if author is None and kind is MessageKind.OUTBOUND and getattr(message, "automated", False):
-            author = "Team (automated)"  # a broadcast or workflow: the team's words, no member
-        if author is None and kind is MessageKind.INBOUND:
-            author = self._contact or None
-        return one_line(author, 60) if author else "unknown"
-
-    @staticmethod
-    def _strip(segments: Iterable[Segment | None], width: int, base: Style) -> Strip:
-        return Strip([s for s in segments if s is not None]).adjust_cell_length(width, base)
-
-    def _style(self, name: str) -> Style:
-        style = self._style_cache.get(name)
-        if style is None:
-            style = self._style_cache[name] = self.get_component_rich_style(name)
-        return style
-
-    @property
-    def _base_style(self) -> Style:
-        """The widget's own style (looking it up walks the DOM, so it is cached)."""
-        style = self._style_cache.get("")
-        if style is None:
-            style = self._style_cache[""] = self.rich_style
-        return style
-
-    @property
-    def _hint_text(self) -> str:
-        return f" {self._new_count} new ↓ "
 
     # ------------------------------------------------------------------ layout
 
@@ -841,274 +452,29 @@ class ThreadView(Guarded, ScrollView, can_focus=True):
 
     @staticmethod
     def _indent(width: int) -> int:
-        return min(width // 5, 40) if width >= 40 else 0
+        return layout.indent(width)
 
     def _body_width(self, width: int) -> int:
-        return max(width - _GUTTER_WIDTH - self._indent(width), _MIN_BODY)
+        return layout.body_width(width)
 
     def _measure(self, entry: _Entry, width: int) -> None:
-        body_width = self._body_width(width)
-        body = 0
-        for text, length, kind in entry.paras:
-            body += 1 if length <= body_width else len(_wrap(text, body_width, kind))
-        entry.body_h = body
-        entry.height = body + 2 + (entry.sep_label is not None)
+        layout.measure(entry, width)
 
     def _layout_all(self) -> None:
-        width = self._layout_width
         self._strips.clear()
-        for entries, cum in ((self._older, self._older_cum), (self._newer, self._newer_cum)):
-            cum.clear()
-            total = 0
-            for entry in entries:
-                self._measure(entry, width)
-                total += entry.height
-                cum.append(total)
-        self._set_top()
+        self._layout.relayout(self._layout_width)
         self._update_virtual_size()
-
-    def _new_entries(self, messages: Iterable[Message], loaded: Mapping[Id, object] | set[Id]) -> list[_Entry]:
-        """Entries for the messages not yet loaded, oldest first, without duplicates."""
-        seen: set[Id] = set()
-        fresh: list[Message] = []
-        for message in messages:
-            if not isinstance(message, Message):
-                continue
-            try:
-                if message.id in loaded or message.id in seen or message.id in self._hidden:
-                    continue
-                seen.add(message.id)
-            except TypeError:  # an unhashable id
-                continue
-            if message.hidden:
-                self._hidden[message.id] = message
-                continue
-            fresh.append(message)
-        fresh.sort(key=_sort_key)
-        return [_Entry(message, self._tz) for message in fresh]
-
-    def _link_separators(self, entries: Sequence[_Entry], following: _Entry | None) -> None:
-        """Set each entry's separator from the entry after it (the last one's from `following`)."""
-        for i, entry in enumerate(entries):
-            after = entries[i + 1] if i + 1 < len(entries) else following
-            if after is not None and after.key is not None and after.key != entry.key:
-                entry.sep_label = after.label
-            else:
-                entry.sep_label = None
-
-    def _push_newer(self, entries: Sequence[_Entry]) -> None:
-        width = self._layout_width
-        total = self._newer_cum[-1] if self._newer_cum else 0
-        for entry in entries:
-            self._measure(entry, width)
-            entry.older = False
-            entry.index = len(self._newer)
-            self._newer.append(entry)
-            total += entry.height
-            self._newer_cum.append(total)
-            self._by_id[entry.message.id] = entry
-
-    def _set_top(self) -> None:
-        oldest = self._oldest
-        self._top_h = 2 if oldest is not None and oldest.label is not None else 1
-
-    @property
-    def _older_total(self) -> int:
-        return self._older_cum[-1] if self._older_cum else 0
 
     @property
     def _total_height(self) -> int:
-        if not self._newer:
-            return 2 if self._has_thread else 0
-        return self._top_h + self._older_total + (self._newer_cum[-1] if self._newer_cum else 0)
+        return self._layout.total_height
 
     def _update_virtual_size(self) -> None:
-        self.virtual_size = Size(self._layout_width, self._total_height)
-
-    @property
-    def _oldest(self) -> _Entry | None:
-        if self._older:
-            return self._older[-1]
-        return self._newer[0] if self._newer else None
-
-    @property
-    def _newest(self) -> _Entry | None:
-        return self._newer[-1] if self._newer else None
-
-    def _next(self, entry: _Entry) -> _Entry | None:
-        if entry.older:
-            if entry.index > 0:
-                return self._older[entry.index - 1]
-            return self._newer[0] if self._newer else None
-        return self._newer[entry.index + 1] if entry.index + 1 < len(self._newer) else None
-
-    def _prev(self, entry: _Entry) -> _Entry | None:
-        if entry.older:
-            return self._older[entry.index + 1] if entry.index + 1 < len(self._older) else None
-        if entry.index > 0:
-            return self._newer[entry.index - 1]
-        return self._older[0] if self._older else None
+        self.virtual_size = Size(self._layout_width, self._layout.total_height)
 
     def _top_of(self, entry: _Entry) -> int:
-        """The virtual line of a message's header."""
-        if entry.older:
-            return self._top_h + self._older_total - self._older_cum[entry.index]
-        before = self._newer_cum[entry.index - 1] if entry.index else 0
-        return self._top_h + self._older_total + before
-
-    def _above(self, entry: _Entry) -> int:
-        """Lines above a message's header worth showing with it (its day separator, or the top)."""
-        previous = self._prev(entry)
-        if previous is None:
-            return self._top_of(entry)
-        return 1 if previous.sep_label is not None else 0
+        return self._layout.top_of(entry)
 
     def _locate(self, line: int) -> tuple[_Entry, int] | None:
-        """The message drawn at a virtual line, and the line's offset in its block."""
-        y = line - self._top_h
-        if y < 0:
-            return None
-        older_total = self._older_total
-        if y < older_total:
-            j = bisect_left(self._older_cum, older_total - y)
-            return self._older[j], y - (older_total - self._older_cum[j])
-        y -= older_total
-        i = bisect_right(self._newer_cum, y)
-        if i >= len(self._newer):
-            return None
-        return self._newer[i], y - (self._newer_cum[i - 1] if i else 0)
+        return self._layout.locate(line)
 
-    # ------------------------------------------------------------------ selection and scrolling
-
-    def _select(self, entry: _Entry | None, *, post: bool = True) -> None:
-        if entry is self._selected:
-            return
-        for old in (self._selected, entry):
-            if old is not None:
-                self._strips.discard(old)
-        self._selected = entry
-        self.refresh()
-        if post:
-            self.post_message(self.SelectionChanged(self, entry.message if entry else None))
-
-    def _refresh_selected(self) -> None:
-        if self._selected is not None:
-            self._strips.discard(self._selected)
-        self.refresh()
-
-    def _visible(self, entry: _Entry) -> bool:
-        sy = self.scroll_offset.y
-        top = self._top_of(entry)
-        return top < sy + self._viewport_height and top + 1 + entry.body_h > sy
-
-    def _reveal(self, entry: _Entry, *, downward: bool) -> None:
-        """Scroll so a message (header and body) is visible; a tall one shows its start going down,
-        its end going up."""
-        height = self._viewport_height
-        sy = self.scroll_offset.y
-        top = self._top_of(entry)
-        start = top - self._above(entry)
-        end = top + 1 + entry.body_h  # exclusive
-        if end - start > height:
-            if end - top > height:
-                self._scroll_y_to(top if downward else end - height)
-            else:
-                self._scroll_y_to(end - height if downward else top)
-            return
-        if start < sy:
-            self._scroll_y_to(start)
-        elif end > sy + height:
-            # Show the blank line after it too when that fits.
-            self._scroll_y_to(min(end + 1, self._total_height) - height)
-
-    def _centre(self, entry: _Entry) -> None:
-        height = self._viewport_height
-        top = self._top_of(entry)
-        size = 1 + entry.body_h
-        if size >= height:
-            self._scroll_y_to(top)
-        else:
-            self._scroll_y_to(top + size // 2 - height // 2)
-
-    def _select_middle(self) -> None:
-        if not self._newer:
-            return
-        line = self.scroll_offset.y + self._viewport_height // 2
-        found = self._locate(line)
-        if found is not None:
-            self._select(found[0])
-        elif line < self._top_h:
-            self._select(self._oldest)
-        else:
-            self._select(self._newest)
-
-    def _scroll_y_to(self, y: float) -> None:
-        self.scroll_to(y=max(0, y), animate=False, immediate=True)
-
-    def _anchor(self) -> tuple[_Entry, int, int] | None:
-        """What to keep in place across a re-wrap: (message, its screen row, line offset in it)."""
-        if self._follow or not self._newer:
-            return None
-        sy = self.scroll_offset.y
-        selected = self._selected
-        if selected is not None and self._visible(selected):
-            return selected, self._top_of(selected) - sy, 0
-        found = self._locate(sy)
-        if found is None:
-            return None
-        return found[0], 0, found[1]
-
-    def _check_near_top(self) -> None:
-        if (
-            not self._has_thread
-            or self._at_start
-            or self._loading_older
-            or self._near_top_sent
-            or not self._sized
-        ):
-            return
-        if self.scroll_offset.y <= self._near_top_lines:
-            self._near_top_sent = True
-            self.post_message(self.NearTop(self))
-
-    def _clear_hint(self) -> None:
-        if self._new_count:
-            self._new_count = 0
-            self.refresh()
-
-
-def _segments(text: Text, base: Style) -> list[Segment]:
-    """A plain Text's segments over the widget's base style (no markup is involved)."""
-    return [
-        Segment(segment.text, base + segment.style if isinstance(segment.style, Style) else base)
-        for segment in text.render(_wrap_console())
-    ]
-
-
-def _terms(query: str | None) -> list[str]:
-    """The distinct whitespace-separated terms of a search query (cleaned, in order)."""
-    if not query:
-        return []
-    seen: set[str] = set()
-    terms: list[str] = []
-    for term in clean_text(query, multiline=False).split():
-        folded = term.casefold()
-        if folded not in seen:
-            seen.add(folded)
-            terms.append(term)
-    return terms
-
-
-def _terms_pattern(terms: Sequence[str]) -> re.Pattern[str] | None:
-    """One case-insensitive pattern for any of `terms` (longest first, so the longest wins)."""
-    if not terms:
-        return None
-    ordered = sorted(terms, key=len, reverse=True)
-    return re.compile("|".join(re.escape(term) for term in ordered), re.IGNORECASE)
-
-
-def _failed(message: Message) -> bool:
-    try:
-        return bool(message.failed)
-    except Exception:  # a Message built by hand with odd fields
-        return False

@@ -5,15 +5,14 @@ and every cursor movement is O(1): an inbox of 100,000 conversations scrolls lik
 
 Rows are built from `Segment`s of plain strings, never from markup, so text from the server can
 not become styles, links or actions. Subclasses build their rows with `parts_strip`, which pads
-or crops to exactly `width` cells (wide characters are measured in cells).
+or crops to exactly `width` cells (measured as terminals measure them: `hmtui.cells`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterator, Sequence
-from typing import ClassVar, Generic, TypeVar, overload
+from collections.abc import Callable, Hashable, Sequence
+from typing import ClassVar, Generic, TypeVar
 
-from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -24,7 +23,11 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from hmtui import cells
+from hmtui.cells import cell_len
 from hmtui.safe_text import one_line
+from hmtui.ui.widgets.list_model import CursorState, ListModel
+from hmtui.ui.widgets.list_model import ReadOnly as _ReadOnly
 from hmtui.ui.errors import Guarded
 
 T = TypeVar("T")
@@ -33,17 +36,10 @@ Part = tuple[str, Style | None]
 """A run of plain text (never markup) and its style, added to the row's base style."""
 
 
-def fit_cells(text: str, cells: int, ellipsis: str = "…") -> str:
-    """`text` cut to at most `cells` terminal cells, ending in `ellipsis` when cut."""
-    if cells <= 0:
-        return ""
-    if cell_len(text) <= cells:
-        return text
-    room = cells - cell_len(ellipsis)
-    if room <= 0:
-        return set_cell_size(text, cells)
-    # set_cell_size pads with a space when it has to split a wide character.
-    return set_cell_size(text, room) + ellipsis
+def fit_cells(text: str, cells_: int, ellipsis: str = "…") -> str:
+    """`text` cut to at most `cells_` terminal cells, ending in `ellipsis` when cut (measured as
+    terminals measure: `hmtui.cells`)."""
+    return cells.fit(text, cells_, ellipsis=ellipsis)
 
 
 def parts_strip(parts: Sequence[Part], width: int, base: Style) -> Strip:
@@ -68,31 +64,6 @@ def list_bindings(prefix: str) -> list[BindingType]:
         Binding("pagedown", "page_down", "Page down", id=f"{prefix}.page_down", show=False),
         Binding("enter", "select", "Open", id=f"{prefix}.open"),
     ]
-
-
-class _ReadOnly(Sequence[T]):
-    """A read-only view of a list, without copying it."""
-
-    __slots__ = ("_data",)
-
-    def __init__(self, data: list[T]) -> None:
-        self._data = data
-
-    @overload
-    def __getitem__(self, index: int) -> T: ...
-    @overload
-    def __getitem__(self, index: slice) -> list[T]: ...
-    def __getitem__(self, index: int | slice) -> T | list[T]:
-        return self._data[index]
-
-    def __len__(self) -> int:
-        return len(self._data)
-
-    def __iter__(self) -> Iterator[T]:
-        return iter(self._data)
-
-    def __repr__(self) -> str:
-        return f"<items of {len(self._data)}>"
 
 
 class VirtualList(Guarded, ScrollView, Generic[T], can_focus=True):
@@ -202,15 +173,9 @@ class VirtualList(Guarded, ScrollView, Generic[T], can_focus=True):
         super().__init__(name=name, id=id, classes=classes, disabled=disabled)
         self.near_end_rows = near_end_rows
         self._empty_text = empty_text
-        # Every loaded item, and the visible ones (the same objects while no predicate is set).
-        self._all: list[T] = []
-        self._all_pos: dict[Hashable, int] = {}
-        self._items: list[T] = self._all
-        self._pos: dict[Hashable, int] = self._all_pos
-        self._predicate: Callable[[T], bool] | None = None
-        self._cursor: int | None = None
-        self._near_end_armed = True
-        self._revisions: dict[Hashable, int] = {}
+        # Every loaded item, the visible ones, the cursor: a pure model (the key is looked up on
+        # each call, so a subclass's `item_key` is the one used).
+        self._model: ListModel[T] = ListModel(lambda item: self.item_key(item))
         self._generation = 0
         self._row_cache: LRUCache[tuple[object, ...], list[Strip]] = LRUCache(self.CACHE_SIZE)
 
@@ -219,34 +184,34 @@ class VirtualList(Guarded, ScrollView, Generic[T], can_focus=True):
     @property
     def items(self) -> Sequence[T]:
         """The visible items, in order (read-only)."""
-        return _ReadOnly(self._items)
+        return _ReadOnly(self._model.items)
 
     @property
     def all_items(self) -> Sequence[T]:
         """Every loaded item, visible or hidden by a filter, in order (read-only)."""
-        return _ReadOnly(self._all)
+        return _ReadOnly(self._model.all)
 
     @property
     def total_count(self) -> int:
         """Every loaded item, visible or not."""
-        return len(self._all)
+        return len(self._model.all)
 
     @property
     def cursor(self) -> int | None:
-        return self._cursor
+        return self._model.cursor
 
     @property
     def highlighted(self) -> T | None:
-        return None if self._cursor is None else self._items[self._cursor]
+        return None if self._model.cursor is None else self._model.items[self._model.cursor]
 
     def index_of(self, key: Hashable) -> int | None:
         """The visible index of the item with this key, or None."""
-        return self._pos.get(key)
+        return self._model.pos.get(key)
 
     def get_item(self, key: Hashable) -> T | None:
         """The loaded item with this key (visible or not), or None."""
-        index = self._all_pos.get(key)
-        return None if index is None else self._all[index]
+        index = self._model.all_pos.get(key)
+        return None if index is None else self._model.all[index]
 
     def item_key(self, item: T) -> Hashable:
         """A stable identity for an item; override (default: the object's id)."""
@@ -281,42 +246,21 @@ class VirtualList(Guarded, ScrollView, Generic[T], can_focus=True):
     def set_items(self, items: Sequence[T], *, keep: Hashable | None = None) -> None:
         """Replace the items. The cursor goes to the item whose key is `keep` if it is there,
         else keeps its index (clamped). Items whose key came earlier in `items` are dropped."""
-        previous = self._cursor_state()
-        all_items: list[T] = []
-        positions: dict[Hashable, int] = {}
-        key_of = self.item_key
-        for item in items:
-            key = key_of(item)
-            if key not in positions:
-                positions[key] = len(all_items)
-                all_items.append(item)
-        self._all, self._all_pos = all_items, positions
-        self._revisions.clear()
+        previous = self._model.cursor_state()
+        self._model.replace(items)
         self._row_cache.clear()
         self._near_end_armed = True
         self._refilter(keep, previous, keep_previous=False)
 
     def extend(self, items: Sequence[T]) -> None:
         """Append a page. An item whose key is already loaded replaces that item instead."""
-        key_of = self.item_key
-        added: list[T] = []
-        for item in items:
-            key = key_of(item)
-            if key in self._all_pos:
-                self.update_item(item)
-                continue
-            self._all_pos[key] = len(self._all)
-            self._all.append(item)
-            added.append(item)
+        _, known = self._model.extend(items)
+        for item in known:
+            self.update_item(item)
         self._near_end_armed = True
-        if self._items is not self._all:
-            predicate = self._predicate
-            for item in added:
-                if predicate is None or predicate(item):
-                    self._pos[key_of(item)] = len(self._items)
-                    self._items.append(item)
-        if self._cursor is None and self._items:
-            self._cursor = 0
+        model = self._model
+        if model.cursor is None and model.items:
+            model.cursor = 0
             self._after_change(previous=(None, None), scroll=True)
         else:
             self._update_virtual_size()
@@ -324,173 +268,115 @@ class VirtualList(Guarded, ScrollView, Generic[T], can_focus=True):
 
     def update_item(self, item: T) -> None:
         """Replace the item with the same key and re-render its row (a no-op if not loaded)."""
-        key = self.item_key(item)
-        index = self._all_pos.get(key)
-        if index is None:
-            return
-        self._all[index] = item
-        self._revisions[key] = self._revisions.get(key, 0) + 1
-        if self._items is self._all:
-            self._refresh_index(index)
-            return
-        visible = self._pos.get(key)
-        matches = self._predicate is None or self._predicate(item)
-        if visible is not None and matches:
-            self._items[visible] = item
-            self._refresh_index(visible)
-        elif visible is not None or matches:
-            self._refilter(None, self._cursor_state())
+        changed = self._model.update(item)
+        if changed == "refilter":
+            self._refilter(None, self._model.cursor_state())
+        elif isinstance(changed, int):
+            self._refresh_index(changed)
 
     def refresh_key(self, key: Hashable) -> None:
         """Re-render the row of this key (its look depends on something outside the item)."""
-        if key in self._all_pos:
-            self._revisions[key] = self._revisions.get(key, 0) + 1
-            index = self._pos.get(key)
+        model = self._model
+        if key in model.all_pos:
+            model.bump(key)
+            index = model.pos.get(key)
             if index is not None:
                 self._refresh_index(index)
 
     def remove_key(self, key: Hashable) -> None:
         """Remove the item with this key. A cursor on it moves to the next row (or the last)."""
-        index = self._all_pos.pop(key, None)
-        if index is None:
+        previous = self._model.cursor_state()
+        if not self._model.remove(key):
             return
-        previous = self._cursor_state()
-        shared = self._items is self._all
-        del self._all[index]
-        self._reindex(self._all, self._all_pos, index)
-        self._revisions.pop(key, None)
-        if not shared:
-            visible = self._pos.pop(key, None)
-            if visible is None:
-                return
-            del self._items[visible]
-            self._reindex(self._items, self._pos, visible)
-        else:
-            visible = index
-        cursor = self._cursor
-        if cursor is not None:
-            if not self._items:
-                self._cursor = None
-            elif cursor > visible or cursor >= len(self._items):
-                self._cursor = max(cursor - 1, 0) if cursor > visible else len(self._items) - 1
         self._after_change(previous, scroll=True)
 
     def set_empty_text(self, text: str) -> None:
         """What an empty list says (dim, centred)."""
         self._empty_text = text
-        if not self._items:
+        if not self._model.items:
             self.refresh()
 
     # -- filtering (for subclasses) --------------------------------------------------------
 
     def _set_predicate(self, predicate: Callable[[T], bool] | None) -> None:
         """Show only the loaded items for which `predicate` is true (None: all). O(n)."""
-        self._predicate = predicate
-        self._refilter(None, self._cursor_state())
+        self._model.predicate = predicate
+        self._refilter(None, self._model.cursor_state())
 
-    def _refilter(
-        self,
-        keep: Hashable | None,
-        previous: tuple[int | None, Hashable | None],
-        *,
-        keep_previous: bool = True,
-    ) -> None:
-        if keep is None and keep_previous:
-            keep = previous[1]
-        predicate = self._predicate
-        if predicate is None:
-            self._items, self._pos = self._all, self._all_pos
-        else:
-            self._items = [item for item in self._all if predicate(item)]
-            key_of = self.item_key
-            self._pos = {key_of(item): index for index, item in enumerate(self._items)}
-        if not self._items:
-            self._cursor = None
-        else:
-            index = self._pos.get(keep) if keep is not None else None
-            if index is None:
-                index = min(previous[0] or 0, len(self._items) - 1)
-            self._cursor = index
+    def _refilter(self, keep: Hashable | None, previous: CursorState, *, keep_previous: bool = True) -> None:
+        self._model.refilter(keep, previous, keep_previous=keep_previous)
         self.refresh()
         self._after_change(previous, scroll=True)
-
-    def _reindex(self, items: list[T], positions: dict[Hashable, int], start: int) -> None:
-        # Only the positions after a removal shift.
-        key_of = self.item_key
-        for index in range(start, len(items)):
-            positions[key_of(items[index])] = index
 
     # -- cursor ----------------------------------------------------------------------------
 
     def move_cursor(self, index: int) -> None:
         """Move the cursor to `index` (clamped), scroll it into view, post Highlighted."""
-        if not self._items:
+        if not self._model.items:
             return
-        index = max(0, min(index, len(self._items) - 1))
-        previous = self._cursor_state()
-        self._cursor = index
+        index = max(0, min(index, len(self._model.items) - 1))
+        previous = self._model.cursor_state()
+        self._model.cursor = index
         self._after_change(previous, scroll=True)
         self._check_near_end()
 
     def action_cursor_down(self) -> None:
-        self.move_cursor(0 if self._cursor is None else self._cursor + 1)
+        self.move_cursor(0 if self._model.cursor is None else self._model.cursor + 1)
 
     def action_cursor_up(self) -> None:
-        self.move_cursor(0 if self._cursor is None else self._cursor - 1)
+        self.move_cursor(0 if self._model.cursor is None else self._model.cursor - 1)
 
     def action_first(self) -> None:
         self.move_cursor(0)
 
     def action_last(self) -> None:
-        self.move_cursor(len(self._items) - 1)
+        self.move_cursor(len(self._model.items) - 1)
 
     def _page_rows(self) -> int:
         return max(1, self.scrollable_content_region.height // self.ROW_HEIGHT - 1)
 
     def action_page_down(self) -> None:
-        self.move_cursor((self._cursor or 0) + self._page_rows())
+        self.move_cursor((self._model.cursor or 0) + self._page_rows())
 
     def action_page_up(self) -> None:
-        self.move_cursor((self._cursor or 0) - self._page_rows())
+        self.move_cursor((self._model.cursor or 0) - self._page_rows())
 
     def action_select(self) -> None:
-        if self._cursor is not None:
-            self.post_message(self.Selected(self, self._cursor, self._items[self._cursor]))
+        if self._model.cursor is not None:
+            self.post_message(self.Selected(self, self._model.cursor, self._model.items[self._model.cursor]))
 
-    def _cursor_state(self) -> tuple[int | None, Hashable | None]:
-        if self._cursor is None:
-            return (None, None)
-        return (self._cursor, self.item_key(self._items[self._cursor]))
+    def _cursor_state(self) -> CursorState:
+        return self._model.cursor_state()
 
     def _after_change(self, previous: tuple[int | None, Hashable | None], *, scroll: bool) -> None:
         self._update_virtual_size()
-        current = self._cursor_state()
+        current = self._model.cursor_state()
         old_index = previous[0]
         if current != previous:
-            if old_index is not None and old_index < len(self._items):
+            if old_index is not None and old_index < len(self._model.items):
                 self._refresh_index(old_index)
-            if self._cursor is not None:
-                self._refresh_index(self._cursor)
-            self.post_message(self.Highlighted(self, self._cursor, self.highlighted))
+            if self._model.cursor is not None:
+                self._refresh_index(self._model.cursor)
+            self.post_message(self.Highlighted(self, self._model.cursor, self.highlighted))
         if scroll:
             self.scroll_to_cursor()
 
     def _check_near_end(self) -> None:
         if (
             self._near_end_armed
-            and self._cursor is not None
-            and self._cursor >= len(self._items) - self.near_end_rows
+            and self._model.cursor is not None
+            and self._model.cursor >= len(self._model.items) - self.near_end_rows
         ):
             self._near_end_armed = False
             self.post_message(self.NearEnd(self))
 
     def scroll_to_cursor(self) -> None:
         """Scroll the least distance that shows the cursor's whole row."""
-        if self._cursor is None or not self.is_mounted or not self.scrollable_content_region.height:
+        if self._model.cursor is None or not self.is_mounted or not self.scrollable_content_region.height:
             return
         height = self.ROW_HEIGHT
         self.scroll_to_region(
-            Region(0, self._cursor * height, 1, height),
+            Region(0, self._model.cursor * height, 1, height),
             animate=False,
             force=True,
             immediate=True,
@@ -500,7 +386,7 @@ class VirtualList(Guarded, ScrollView, Generic[T], can_focus=True):
     # -- rendering -------------------------------------------------------------------------
 
     def _update_virtual_size(self) -> None:
-        size = Size(0, len(self._items) * self.ROW_HEIGHT)
+        size = Size(0, len(self._model.items) * self.ROW_HEIGHT)
         if size != self.virtual_size:
             self.virtual_size = size
             self.refresh()
@@ -510,12 +396,12 @@ class VirtualList(Guarded, ScrollView, Generic[T], can_focus=True):
             self.refresh_lines(index * self.ROW_HEIGHT, self.ROW_HEIGHT)
 
     def _row_strips(self, index: int, width: int) -> list[Strip]:
-        item = self._items[index]
+        item = self._model.items[index]
         key = self.item_key(item)
-        selected = index == self._cursor
+        selected = index == self._model.cursor
         focused = self.has_focus
         cache_key = (
-            key, self._revisions.get(key, 0), width, selected, focused,
+            key, self._model.revision(key), width, selected, focused,
             self._generation, self.render_cache_token(),
         )
         strips = self._row_cache.get(cache_key)
@@ -527,16 +413,16 @@ class VirtualList(Guarded, ScrollView, Generic[T], can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
-        if not self._items:
+        if not self._model.items:
             return self._empty_line(y, width)
         line = self.scroll_offset.y + y
         index, offset = divmod(line, self.ROW_HEIGHT)
-        if not 0 <= index < len(self._items):
+        if not 0 <= index < len(self._model.items):
             return Strip.blank(width, self.row_style(False))
         strips = self._row_strips(index, width)
         if offset < len(strips):
             return strips[offset]
-        return Strip.blank(width, self.row_style(index == self._cursor))
+        return Strip.blank(width, self.row_style(index == self._model.cursor))
 
     def _empty_line(self, y: int, width: int) -> Strip:
         base = self.row_style(False)
@@ -567,8 +453,8 @@ class VirtualList(Guarded, ScrollView, Generic[T], can_focus=True):
         self._refresh_cursor_row()
 
     def _refresh_cursor_row(self) -> None:
-        if self._cursor is not None:
-            self._refresh_index(self._cursor)
+        if self._model.cursor is not None:
+            self._refresh_index(self._model.cursor)
 
     def _on_resize(self, event: events.Resize) -> None:
         self._row_cache.clear()
@@ -584,7 +470,7 @@ class VirtualList(Guarded, ScrollView, Generic[T], can_focus=True):
         if offset is None:
             return
         index = (self.scroll_offset.y + offset.y) // self.ROW_HEIGHT
-        if 0 <= index < len(self._items):
+        if 0 <= index < len(self._model.items):
             event.stop()
             self.move_cursor(index)
             self.action_select()

@@ -1,0 +1,172 @@
+"""The thread's pure layout model (hmtui.ui.widgets.thread_layout): no terminal, no Textual."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+from hmtui.api.models import Message, format_datetime
+from hmtui.ui.widgets.thread_layout import Entry, ThreadLayout, body_width, header_when, wrap
+
+BASE = datetime(2024, 1, 9, 9, 0, tzinfo=timezone.utc)  # a Tuesday
+UTC = timezone.utc
+
+
+def msg(i: int, *, date: Any = None, text: str | None = None, **fields: Any) -> Message:
+    if date is None:
+        date = BASE + timedelta(minutes=10 * i)
+    raw: dict[str, Any] = {"id": i, "date": format_datetime(date) if isinstance(date, datetime) else date,
+                           "text": f"message {i}" if text is None else text}
+    raw.update(fields)
+    message = Message.from_raw(raw)
+    assert message is not None
+    return message
+
+
+def lines_of(model: ThreadLayout) -> list[tuple[int, int] | None]:
+    """What every virtual line shows: (message id, offset in its block), or None above them."""
+    out: list[tuple[int, int] | None] = []
+    for line in range(model.total_height):
+        found = model.locate(line)
+        out.append(None if found is None else (found[0].message.id, found[1]))
+    return out
+
+
+def test_no_textual_in_the_layout_module() -> None:
+    import subprocess
+
+    code = "import sys, hmtui.ui.widgets.thread_layout; print('textual' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
+
+
+def test_heights_and_positions() -> None:
+    model = ThreadLayout(UTC)
+    model.set_thread([msg(i) for i in range(3)])
+    # One day: a separator on top (status + day), then header, body, blank per message.
+    assert model.top_h == 2
+    assert [e.height for e in model.entries()] == [3, 3, 3]
+    assert model.total_height == 2 + 9
+    assert [model.top_of(e) for e in model.entries()] == [2, 5, 8]
+
+
+def test_a_long_body_wraps_to_the_width() -> None:
+    model = ThreadLayout(UTC)
+    words = " ".join(["word"] * 40)  # 199 cells
+    model.set_thread([msg(0, text=words)])
+    entry = model.newest
+    assert entry is not None
+    room = body_width(model.width)
+    assert entry.body_h == len(wrap(words, room)) >= len(words) // room > 1
+    narrow = entry.body_h
+    model.relayout(200)
+    assert entry.body_h < narrow and model.total_height == model.top_h + entry.height
+
+
+@pytest.mark.parametrize("count", [1, 2, 7])
+def test_locate_at_every_boundary(count: int) -> None:
+    model = ThreadLayout(UTC)
+    model.set_thread([msg(i) for i in range(count)])
+    model.prepend([msg(-i) for i in range(1, count + 1)])  # both lists in use
+    shown = lines_of(model)
+    assert shown[: model.top_h] == [None] * model.top_h
+    assert shown[model.total_height - 1] is not None
+    assert model.locate(model.total_height) is None and model.locate(-1) is None
+    for entry in model.entries():
+        top = model.top_of(entry)
+        assert model.locate(top) == (entry, 0)  # the first line of a block
+        assert model.locate(top + entry.height - 1) == (entry, entry.height - 1)  # its last
+        following = model.next(entry)
+        if following is not None:
+            assert model.top_of(following) == top + entry.height
+            assert model.prev(following) is entry
+
+
+def test_prepend_keeps_every_loaded_message_where_it_was_relative_to_the_added_lines() -> None:
+    model = ThreadLayout(UTC)
+    model.set_thread([msg(i) for i in range(10)])
+    anchor = model.by_id[4]
+    before = model.top_of(anchor)
+    heights = [e.height for e in model.entries()]
+    added = model.prepend([msg(-i) for i in range(1, 6)])
+    # A reader at `anchor` stays put when the view scrolls by exactly the lines added.
+    assert model.top_of(anchor) == before + added and added == 5 * 3
+    assert [e.height for e in model.entries()][5:] == heights  # no loaded message changed height
+    assert model.prepend([msg(-1), msg(2)]) == 0  # duplicates add nothing
+    assert [m.id for m in model.shown_messages()] == list(range(-5, 10))
+
+
+def test_separators_at_day_changes_and_append_touches_only_the_newest() -> None:
+    day = timedelta(days=1)
+    model = ThreadLayout(UTC)
+    model.set_thread([msg(0), msg(1), msg(2, date=BASE + day), msg(3, date=BASE + day)])
+    assert [e.sep_label for e in model.entries()] == [None, "Wednesday, 10 January 2024", None, None]
+    assert model.by_id[1].height == 4  # header, body, blank, separator
+    _, changed = model.append([msg(4, date=BASE + 3 * day)])
+    assert changed is model.by_id[3] and changed.sep_label == "Friday, 12 January 2024"
+    entries, changed = model.append([msg(5, date=BASE + 3 * day + timedelta(hours=1))])
+    assert [e.message.id for e in entries] == [5] and changed is None
+    # Prepending an older day: the separator goes on the prepended message, the top shows its day.
+    model.prepend([msg(-1, date=BASE - day)])
+    assert model.by_id[-1].sep_label == "Tuesday, 9 January 2024"
+    assert model.oldest is not None and model.oldest.label == "Monday, 8 January 2024"
+
+
+def test_undated_messages_have_no_separator_and_hidden_ones_are_kept_apart() -> None:
+    model = ThreadLayout(UTC)
+    model.set_thread([msg(1, date="not a date"), msg(2), msg(3, hidden=True)])
+    assert model.top_h == 1  # the oldest (undated) has no day to show on top
+    assert [m.id for m in model.shown_messages()] == [1, 2]
+    assert [m.id for m in model.messages()] == [1, 2, 3] and model.message_count == 3
+
+
+def test_find_over_the_loaded_history() -> None:
+    model = ThreadLayout(UTC)
+    model.set_thread([msg(1, text="Where is my ORDER?"), msg(2, text="order shipped"), msg(3, text="ok")])
+    model.prepend([msg(0, text="an order, please")])
+    assert model.matching_ids("order") == [0, 1, 2]
+    assert model.matching_ids("order shipped") == [2]
+    assert model.matching_ids("  ") == []
+
+
+def test_measure_is_the_callers() -> None:
+    measured: list[int] = []
+
+    def counting(entry: Entry, width: int) -> None:
+        from hmtui.ui.widgets.thread_layout import measure
+
+        measured.append(entry.message.id)
+        measure(entry, width)
+
+    model = ThreadLayout(UTC, measure_entry=counting)
+    model.set_thread([msg(i) for i in range(5)])
+    model.prepend([msg(-1)])
+    assert sorted(measured) == [-1, 0, 1, 2, 3, 4]
+
+
+NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)  # a Friday
+
+
+@pytest.mark.parametrize(
+    ("moment", "shown"),
+    [
+        (NOW - timedelta(hours=3), "12:00"),  # today: the time only
+        (NOW - timedelta(days=1), "Thu 19 Nov 15:00"),  # another day: its date
+        (datetime(2026, 1, 3, 8, 5, tzinfo=UTC), "Sat 3 Jan 08:05"),
+        (datetime(2025, 11, 3, 14, 5, tzinfo=UTC), "Mon 3 Nov 2025 14:05"),  # another year: the year
+        (None, "--:--"),
+    ],
+)
+def test_header_when(moment: datetime | None, shown: str) -> None:
+    assert header_when(moment, NOW, UTC) == shown
+
+
+def test_header_when_is_relative_to_the_local_day() -> None:
+    tz = timezone(timedelta(hours=-8))
+    late = datetime(2026, 11, 20, 7, 30, tzinfo=UTC)  # 23:30 the day before in UTC-8
+    assert header_when(late, NOW, tz) == "Thu 19 Nov 23:30"
+    assert header_when(late, NOW, UTC) == "07:30"
+    assert header_when(late, None, UTC) == "07:30"  # no clock: the time only
