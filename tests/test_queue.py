@@ -205,3 +205,38 @@ def test_an_unknown_stored_choice_reads_as_all(tmp_path) -> None:
     assert QueuePrefs(store).owner(501) is Owner.ALL
     store.close()
 
+
+
+@pytest.mark.parametrize("profile", ["live"], indirect=True)
+async def test_the_live_profile_sends_every_shape_the_notes_show(server) -> None:
+    """The queue tests above run against these: `last_inbound` as Unix seconds, a numeric
+    string, RFC 3339, the zero time and left out; `replied` true and left out (false). Customers
+    who never wrote (the team texted first) are in nobody's queue."""
+    started = [server.add_message(502, f"1503555{k:04d}", "Your order shipped", inbound=False,
+                                  date=datetime(2026, 11, 20, 13, k, tzinfo=timezone.utc))["conversation"]["id"]
+               for k in range(4)]
+    _, lists = await load(server)
+    by_id = {c.id: c for cs in lists.values() for c in cs}
+    assert all(by_id[i].waiting_since is None for i in started)
+    assert not set(started) & {w.conversation_id for w in waiting_answer(server.data)}
+    async with client_for(server) as client:
+        raws = []
+        for inbox in await client.inboxes():
+            me = acting_member(None, inbox.members)
+            raws += [c.raw async for c in client.iter_conversations(inbox.id, me)]
+    shapes = set()
+    for raw in raws:
+        value = raw.get("last_inbound", "left out")
+        if value == "0001-01-01T00:00:00Z":
+            shapes.add("zero time")
+        elif isinstance(value, int):
+            shapes.add("unix")
+        elif isinstance(value, str) and value.isdigit():
+            shapes.add("numeric string")
+        elif isinstance(value, str) and value.endswith("Z"):
+            shapes.add("rfc3339")
+        else:
+            shapes.add(value)
+        shapes.add(f"replied {raw.get('replied', 'left out')}")
+    assert shapes == {"unix", "numeric string", "rfc3339", "zero time", "left out", "replied True",
+                      "replied left out"}
