@@ -14,6 +14,8 @@ from hmtui.workspace.queue import (
     OWNER_CYCLE,
     longest_waiting,
     next_owner,
+    notify_allowed,
+    owner_predicate,
     owner_label,
     owner_matches,
     sort_by_waiting,
@@ -123,6 +125,10 @@ def test_the_owner_filter_predicate() -> None:
     assert [owner_matches(c, Owner.MINE, 105) for c in (mine, theirs, nobody)] == [True, False, False]
     assert [owner_matches(c, Owner.UNASSIGNED, 105) for c in (mine, theirs, nobody)] == [False, False, True]
     assert [owner_matches(c, Owner.ALL, 105) for c in (mine, theirs, nobody)] == [True, True, True]
+    # n/N and the notifications use the same choice.
+    assert [owner_predicate(Owner.MINE, 105)(c) for c in (mine, theirs, nobody)] == [True, False, False]
+    assert [notify_allowed(c, Owner.UNASSIGNED, 105) for c in (mine, theirs, nobody, None)] == [
+        False, False, True, True]
 
 
 def test_the_cycle_order_and_labels() -> None:

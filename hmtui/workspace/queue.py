@@ -39,6 +39,8 @@ __all__ = [
     "longest_waiting",
     "owner_accept",
     "next_owner",
+    "notify_allowed",
+    "owner_predicate",
     "owner_label",
     "owner_matches",
     "sort_by_waiting",
@@ -77,6 +79,18 @@ def owner_matches(conversation: Conversation, owner: Owner, me: Id | None) -> bo
     if owner is Owner.ALL:
         return True
     return conversation.owner(me) is owner
+
+
+def owner_predicate(owner: Owner, me: Id | None) -> Callable[[Conversation], bool]:
+    """`owner_matches` bound to one inbox's choice, for `n`/`N` (next unread) to skip by."""
+    return lambda conversation: owner_matches(conversation, owner, me)
+
+
+def notify_allowed(conversation: Conversation | None, owner: Owner, me: Id | None) -> bool:
+    """Whether a new inbound message may notify under the inbox's owner choice. A message of a
+    conversation the client has not loaded (`None`: its owner is unknown) notifies: a filter may
+    quiet someone else's customers, never silence a message that might be for me."""
+    return conversation is None or owner_matches(conversation, owner, me)
 
 
 def filter_by_owner(conversations: Iterable[Conversation], owner: Owner, me: Id | None) -> list[Conversation]:
