@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from hmtui.api.semantics import (
     MessageKind,
+    Owner,
     automated_send,
     classify_message,
     conversation_closed,
@@ -27,7 +28,9 @@ from hmtui.api.semantics import (
     is_unset_id,
     is_unset_time,
     message_hidden,
+    owner_of,
     status_label,
+    waiting_since,
 )
 
 Id = int | str
@@ -275,6 +278,19 @@ class Conversation:
         semantics.triage_keys): its id as `chat_id` when it is a real one, a group's numbers."""
         return {"chat_id": self.id if isinstance(self.id, int) else None,
                 "targets": list(self.numbers) if self.is_group else None}
+
+    @property
+    def waiting_since(self) -> datetime | None:
+        """Since when the customer has waited for a reply (their latest message), or None when
+        nobody waits (see semantics.waiting_since)."""
+        since = waiting_since(self.raw)
+        if since is None:
+            return None
+        return parse_datetime(since)
+
+    def owner(self, me: Id | None) -> Owner:
+        """MINE, UNASSIGNED or ALL (someone else's), seen from the acting member `me`."""
+        return owner_of(self.assigned, me)
 
     @property
     def display_name(self) -> str:

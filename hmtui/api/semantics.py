@@ -253,3 +253,80 @@ def history_unavailable(target: str | None, numbers: list[str]) -> str | None:
         # Short: it is the whole thread pane's text, and must fit a narrow one.
         return f"Group of {len(numbers)}: its history can't be loaded by number"
     return "This conversation has no number to load its history by."
+
+
+# -- the queue: who is waiting for a reply, and whose conversation it is ------------------------
+#
+# `last_inbound` and `replied` are not documented. Seen shapes: `last_inbound` as Unix seconds, a
+# numeric string, an RFC 3339 string, the zero time, 0, null or missing; `replied` as a bool, a 0/1
+# flag (int or string), "true"/"false", null or missing, and possibly a time.
+
+
+def _replied_reading(value: object) -> tuple[str, float | None]:
+    """("yes"/"no", None), ("time", unix seconds) or ("unknown", None) for a `replied` field."""
+    if isinstance(value, bool):
+        return ("yes" if value else "no"), None
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in ("true", "yes"):
+            return "yes", None
+        if text in ("false", "no", ""):
+            return "no", None
+    kind, number = _flag_or_time(value)
+    if kind == "flag":
+        return ("yes" if number == 1 else "no"), None
+    if kind == "time":
+        return "time", number
+    return "unknown", None  # missing, null, or a shape we cannot read
+
+
+def waiting_since(raw: Mapping[str, Any]) -> float | None:
+    """Since when (Unix seconds) the customer has waited for a reply, or None if nobody waits.
+
+    A customer waits when the conversation is not closed, has a real `last_inbound` (a time, not
+    0, not the zero time), and the team has not answered since: `replied` is false or missing, or
+    is a time older than the last inbound. A `replied` of true is overruled when the conversation
+    was last `updated` at its last inbound (the customer wrote last: a reply flag that was never
+    reset). The time is that of the customer's latest message: the list gives no earlier one.
+    """
+    if conversation_closed(raw.get("status")):
+        return None
+    kind, since = _flag_or_time(raw.get("last_inbound"))
+    if kind != "time" or since is None:
+        return None  # no inbound at all (0, null, the zero time, missing): nobody to answer
+    replied, replied_at = _replied_reading(raw.get("replied"))
+    if replied == "time":
+        return since if replied_at is not None and replied_at < since else None
+    if replied == "yes":
+        updated_kind, updated = _flag_or_time(raw.get("updated"))
+        customer_wrote_last = updated_kind == "time" and updated is not None and updated <= since
+        return since if customer_wrote_last else None
+    return since  # "no" and "unknown": an inbound nobody is known to have answered
+
+
+class Owner(enum.Enum):
+    """The owner filter of a conversation list, in its cycle order."""
+
+    MINE = "mine"
+    UNASSIGNED = "unassigned"
+    ALL = "all"
+
+
+def owner_of(assigned: object, me: object) -> Owner:
+    """Whose a conversation is, seen from `me`: MINE, UNASSIGNED (no `assigned`, or the unset id
+    0), or ALL (someone else's: it shows only when the filter is All)."""
+    if assigned is None or is_unset_id(assigned):
+        return Owner.UNASSIGNED
+    if me is not None and not is_unset_id(me) and str(assigned).strip() == str(me).strip():
+        return Owner.MINE
+    return Owner.ALL
+
+
+def acting_member(configured: object, members: Sequence[object] | None) -> object:
+    """Who the client acts as in an inbox: the configured `user_id` if it is a member of the inbox
+    (or the inbox lists no members), else the inbox's first member; None when there is neither.
+    The same rule as triage's `acting_member` in the main screen."""
+    members = list(members or [])
+    if configured is not None and (configured in members or not members):
+        return configured
+    return members[0] if members else configured

@@ -1304,6 +1304,36 @@ class Store:
 
         self._write(body)
 
+    # -- small preferences (the queue's owner filter per inbox, ...) -------------------------
+    # A key-value table created on first write, not a numbered migration: a cache without it
+    # reads as "no preference", and a rebuilt cache simply forgets them. NullStore inherits these:
+    # with no connection, reads give the default and writes keep nothing.
+
+    def get_pref(self, key: str, default: str | None = None) -> str | None:
+        """A stored preference, or `default` (also when the cache is off or has none yet)."""
+
+        def query(conn: sqlite3.Connection) -> str | None:
+            exists = conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'prefs'"
+            ).fetchone()
+            if not exists:
+                return default
+            row = conn.execute("SELECT value FROM prefs WHERE key = ?", (_text(key),)).fetchone()
+            return str(row[0]) if row else default
+
+        return self._read(default, query)
+
+    def put_pref(self, key: str, value: str) -> None:
+        """Remember a preference (nothing when the cache is off or read-only)."""
+        if self._read_only:
+            return
+
+        def body(conn: sqlite3.Connection) -> None:
+            conn.execute("CREATE TABLE IF NOT EXISTS prefs (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            conn.execute("INSERT OR REPLACE INTO prefs (key, value) VALUES (?, ?)", (_text(key), _text(value)))
+
+        self._write(body)
+
 
 def _outbox_entry(row: Sequence[Any]) -> OutboxEntry:
     (local_id, inbox_id, target, kind, text, creator_id, created, media_url, template_id, state, attempts,

@@ -29,6 +29,8 @@ import zlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from hmtui.fake.queue import shape_queue_fields
+
 if TYPE_CHECKING:
     from hmtui.fake.data import FakeData
 
@@ -211,6 +213,7 @@ def shape_conversation(marks: LiveMarks, conv: dict[str, Any]) -> dict[str, Any]
         out["channel"] = "mms"
         if conv_id in marks.headless:
             out["target"] = None
+    out = shape_queue_fields(out)  # last_inbound / replied in the live shapes (hmtui.fake.queue)
     return _omit_empty(out)
 
 
