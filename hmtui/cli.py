@@ -430,15 +430,20 @@ def cmd_cache(args: argparse.Namespace, config: Config) -> int:
     rows = []
     for path in files:
         info = file_info(path)
-        note = "  (this account)" if path == mine else ""
+        # The mark leads the row: a long file name is cut to fit the terminal, the mark never.
+        mark = "*" if path == mine else ""
         if info is None or not info.readable:
             size = f"{info.size_bytes:,}" if info else "?"
-            rows.append([path.name + note, size, "-", "-", "-", "unreadable"])
+            rows.append([mark, path.name, size, "-", "-", "-", "unreadable"])
             continue
-        rows.append([path.name + note, f"{info.size_bytes:,}", f"{info.inboxes:,}", f"{info.conversations:,}",
+        rows.append([mark, path.name, f"{info.size_bytes:,}", f"{info.inboxes:,}", f"{info.conversations:,}",
                      f"{info.threads:,}", f"{info.messages:,}"])
-    write_table(["FILE", "BYTES", "INBOXES", "CONVERSATIONS", "THREADS", "MESSAGES"], rows, sys.stdout,
-                width=table_width(sys.stdout), shrink=(0,))
+    headers = ["", "FILE", "BYTES", "INBOXES", "CONVERSATIONS", "THREADS", "MESSAGES"]
+    if mine in files:
+        write_table(headers, rows, sys.stdout, width=table_width(sys.stdout), shrink=(1,))
+        print("* this account's cache", file=sys.stderr)
+    else:  # no account of these credentials here: no mark column
+        write_table(headers[1:], [row[1:] for row in rows], sys.stdout, width=table_width(sys.stdout), shrink=(0,))
     return EXIT_OK
 
 

@@ -74,6 +74,7 @@ def this_accounts_cache_info(stdout: str) -> dict[str, str]:
     """`hmtui cache info`'s row for the current account, by column: {"file", "bytes", "inboxes",
     "conversations", "threads", "messages"} (numbers as printed, with their commas)."""
     lines = stdout.splitlines()
-    header = next(line.split() for line in lines if line.startswith("FILE"))
-    row = next(line.replace("(this account)", "").split() for line in lines if "(this account)" in line)
+    header = next(line.split() for line in lines if line.split()[:1] == ["FILE"])
+    # The current account's row is marked `*` in a column of its own, before the file name.
+    row = next(line.split()[1:] for line in lines if line.split()[:1] == ["*"])
     return dict(zip((name.lower() for name in header), row))

@@ -133,7 +133,7 @@ def test_cli_search_finds_a_thread_read_once_and_cache_info_and_clear(server, is
     assert f"{len(messages):,}" in info.stdout
     lines = info.stdout.splitlines()
     folder = next(line.split(None, 2)[2] for line in lines if line.startswith("cache directory"))
-    mine = next(line.split()[0] for line in lines if "(this account)" in line)
+    mine = next(line.split()[1] for line in lines if line.split()[:1] == ["*"])
     path = os.path.join(folder, mine)
     assert os.stat(path).st_mode & 0o777 == 0o600
     cleared = run_cli("cache", "clear", env=env)

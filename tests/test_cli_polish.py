@@ -214,3 +214,15 @@ def test_inboxes_shows_every_number_formatted_like_the_app(shared_server, isolat
     assert "+1 415 555 0100" in result.stdout and "14155550100" not in result.stdout
     raw = run_cli("inboxes", "--json", env=env_for(shared_server, isolated_env))
     assert "14155550100" in raw.stdout  # --json stays raw
+
+
+def test_cache_info_marks_this_accounts_file_even_when_its_name_is_cut(server, isolated_env) -> None:
+    env = env_for(server, isolated_env)
+    assert run_cli("inboxes", env=env).returncode == 0
+    for columns in ("80", "250"):  # 80: the name is cut to fit, the mark and the numbers are not
+        info = run_cli("cache", "info", env={**env, "COLUMNS": columns})
+        assert info.returncode == 0, info.stderr
+        marked = [line for line in info.stdout.splitlines() if line.split()[:1] == ["*"]]
+        assert len(marked) == 1, info.stdout
+        assert marked[0].split()[-1] == "0"  # the messages column: whole, not cut
+        assert "this account" in info.stderr
