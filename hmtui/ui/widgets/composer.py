@@ -27,6 +27,7 @@ from hmtui.api.templates import Template
 from hmtui.cache.local_tables import Draft, Kind
 from hmtui.safe_text import one_line
 from hmtui.ui.compose_model import ComposeModel, ConversationKey, Submission, title_for
+from hmtui.ui.errors import Guarded
 from hmtui.ui.editor import EditorError, edit_text, editor_command
 
 # How long the text must rest before the draft is written (a crash loses at most this much).
@@ -47,11 +48,13 @@ class ComposerInput(TextArea):
     bindings; `end` still moves to the end of the line."""
 
 
-class Composer(Vertical):
+class Composer(Guarded, Vertical):
     DEFAULT_CSS = """
     Composer { height: auto; max-height: 50%; border: round $accent; padding: 0 1; }
     Composer.-note { border: heavy $warning; background: $warning 10%; }
-    Composer > ComposerInput { height: auto; min-height: 3; max-height: 12; border: none; padding: 0; }
+    Composer > ComposerInput, Composer > ComposerInput:focus {
+        height: auto; min-height: 3; max-height: 12; border: none; padding: 0;
+    }
     Composer > #composer-counter { height: 1; color: $text-muted; }
     Composer > #composer-counter.-warning { color: $error; text-style: bold; }
     """
