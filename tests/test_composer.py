@@ -445,3 +445,23 @@ async def test_hostile_conversation_and_template_names_are_shown_literally() -> 
         await wait_until(pilot, lambda: not isinstance(app.screen, TemplatePicker))
         # The filled name is the contact's, literal, in the counter line.
         assert "[b]hi[/b]" in composer(app).text
+
+
+async def test_removing_the_composer_keeps_its_draft() -> None:
+    # Switching conversations: the screen removes this composer and mounts another one.
+    app = ComposerApp()
+    async with app.run_test() as pilot:
+        await type_text(pilot, "unsent")
+        await composer(app).remove()
+        await pilot.pause()
+        assert app.store.draft(501, "14155550142").text == "unsent"
+
+
+async def test_a_keymap_can_move_a_composer_key() -> None:
+    app = ComposerApp()
+    async with app.run_test() as pilot:
+        app.set_keymap({"composer.send": "ctrl+o"})
+        await type_text(pilot, "hi")
+        await pilot.press("ctrl+o")
+        await wait_until(pilot, lambda: app.submitted)
+        assert app.submitted[0].text == "hi"
