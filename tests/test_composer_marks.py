@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from hmtui.api.models import Message, MessageKind
 from hmtui.api.send import SendResult
 from hmtui.cache.local_tables import OutboxEntry
-from hmtui.ui.send_marks import LocalSends, dedupe, local_id_of, local_message, send_label, send_state
+from hmtui.ui.send_marks import LocalSends, SendMarks, dedupe, local_id_of, local_message, send_label, send_state
 
 T0 = 1_764_000_000.0
 
@@ -102,3 +102,45 @@ def test_a_failed_send_stays_until_dropped() -> None:
         assert send_state(merged[-1]) == "failed"
     sends.drop("L1")
     assert sends.merge([server(1, "older")])[-1].id == 1
+
+
+async def test_send_marks_follow_a_real_outbox_on_the_fake_server(server, tmp_path) -> None:
+    """The outbox's own events, on the fake server: sending → sent, then the refresh's copy
+    (with its local_id) replaces the local one; a refused message stays, failed with the reason."""
+    import httpx
+
+    from helpers import RecordingSleep
+    from hmtui.api import Credentials, HeymarketClient, RetryPolicy
+    from hmtui.cache import Store
+    from hmtui.workspace.outbox import Outbox
+
+    changed: list[tuple[object, str]] = []
+    marks = SendMarks(on_change=lambda inbox, target: changed.append((inbox, target)))
+    conv = next(c for c in server.data.conversations
+                if c["status"] == "open" and c["id"] not in server.data.live.groups
+                and c["id"] not in server.data.live.email)
+    inbox, target = conv["inbox"], conv["target"]
+    member = server.data.inbox_by_id(inbox)["members"][0]
+    store = Store.open(server.url, server.secret_id, directory=tmp_path / "cache")
+    client = HeymarketClient(Credentials(server.secret_id, server.secret_key), base_url=server.url,
+                             retry=RetryPolicy(attempts=3), timeout=httpx.Timeout(10.0), sleep=RecordingSleep())
+    try:
+        outbox = Outbox(client, store, observer=marks)
+        entry = outbox.create(inbox, target, "On my way", creator_id=member)
+        assert send_state(marks.merge(inbox, target, [])[-1]) == "queued"
+        await outbox.send(entry)
+        local = marks.merge(inbox, target, [])
+        assert send_state(local[-1]) == "sent" and not str(local[-1].id).startswith("local:")
+        refreshed = await client.messages(inbox, target)
+        merged = marks.merge(inbox, target, refreshed)
+        ours = [m for m in merged if m.raw.get("local_id") == entry.local_id]
+        assert len(ours) == 1 and send_state(ours[0]) is None  # the server's copy, once
+        assert changed and changed[0] == (inbox, target)
+        # A refusal (a creator who is no member) stays in the thread, failed, with the reason.
+        bad = outbox.create(inbox, target, "Nope", creator_id=999999)
+        await outbox.send(bad)
+        drawn = marks.merge(inbox, target, refreshed)
+        assert send_state(drawn[-1]) == "failed" and "creator_id" in (send_label(drawn[-1]) or "")
+    finally:
+        await client.aclose()
+        store.close()

@@ -15,7 +15,7 @@ the thread widget draws instead of the refresh's messages alone.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Literal
@@ -198,3 +198,59 @@ class LocalSends:
         still = {id(m) for m in merged[len(server):]}
         self._marks = {k: v for k, v in self._marks.items() if id(v.message) in still}
         return merged
+
+
+class SendMarks:
+    """Every conversation's `LocalSends`, as one `OutboxObserver` for the app's `Outbox`: each
+    event goes to its conversation's marks, then `on_change(inbox_id, target)` lets the screen
+    redraw that thread if it is the one shown (and `on_warning(text)` show a notice)."""
+
+    def __init__(self, on_change: Callable[[Id, str], None] | None = None,
+                 on_warning: Callable[[str], None] | None = None) -> None:
+        self._threads: dict[tuple[str, str], LocalSends] = {}
+        self._on_change = on_change
+        self._on_warning = on_warning
+
+    @staticmethod
+    def _key(inbox_id: Id, target: str) -> tuple[str, str]:
+        return str(inbox_id), _digits(target) or target
+
+    def thread(self, inbox_id: Id, target: str) -> LocalSends:
+        key = self._key(inbox_id, target)
+        if key not in self._threads:
+            self._threads[key] = LocalSends(inbox_id, target)
+        return self._threads[key]
+
+    def merge(self, inbox_id: Id, target: str, server: Sequence[Message]) -> list[Message]:
+        """What the thread of (inbox_id, target) draws: `server` plus what it lacks."""
+        return self.thread(inbox_id, target).merge(server)
+
+    def _route(self, entry: OutboxEntry, method: str, *args: Any) -> None:
+        getattr(self.thread(entry.inbox_id, entry.target), method)(entry, *args)
+        if self._on_change is not None:
+            self._on_change(entry.inbox_id, entry.target)
+
+    def queued(self, entry: OutboxEntry) -> None:
+        self._route(entry, "queued")
+
+    def sending(self, entry: OutboxEntry) -> None:
+        self._route(entry, "sending")
+
+    def sent(self, entry: OutboxEntry, result: SendResult) -> None:
+        self._route(entry, "sent", result)
+
+    def held(self, entry: OutboxEntry, result: SendResult) -> None:
+        self._route(entry, "held", result)
+
+    def failed(self, entry: OutboxEntry, reason: str) -> None:
+        self._route(entry, "failed", reason)
+
+    def warning(self, text: str) -> None:
+        if self._on_warning is not None:
+            self._on_warning(text)
+
+    def drop(self, entry: OutboxEntry) -> None:
+        """After `Outbox.drop(local_id)` (`d` on a failed message)."""
+        self.thread(entry.inbox_id, entry.target).drop(entry.local_id)
+        if self._on_change is not None:
+            self._on_change(entry.inbox_id, entry.target)
