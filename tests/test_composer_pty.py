@@ -18,19 +18,41 @@ pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a Unix pt
 
 
 def test_ctrl_e_suspends_runs_the_editor_and_reads_the_draft_back(tmp_path: Path) -> None:
-    import pty
-
     editor = tmp_path / "editor.py"
     editor.write_text(
         "import sys\n"
         "p = sys.argv[-1]\n"
         "s = open(p, encoding='utf-8').read()\n"
         "open(p, 'w', encoding='utf-8').write(s + ' and more\\n')\n", encoding="utf-8")
+    steps = [(b"draft", "draft"), (b"\x05", "draft and more")]  # ctrl+e
+    sent, screen = run_in_terminal(tmp_path, {"EDITOR": f"'{sys.executable}' '{editor}'"}, steps)
+    assert sent == "draft and more"
+    # It left the alternate screen for the editor and came back to it.
+    assert screen.count(b"\x1b[?1049h") >= 2, screen[-1500:]
+
+
+def test_the_newline_keys_as_a_terminal_sends_them(tmp_path: Path) -> None:
+    # A terminal sends enter as CR, ctrl+j as LF and alt+enter as ESC CR: only CR sends.
+    # (Textual alone reads ESC CR as enter, which would send: hmtui.ui.alt_enter fixes that.)
+    # A terminal speaking the kitty keyboard protocol sends alt+enter as CSI 13;3u.
+    steps = [(b"ab", "ab"), (b"\x1b\r", "ab\n"), (b"cd", "ab\ncd"), (b"\n", "ab\ncd\n"), (b"ef", "ab\ncd\nef"),
+             (b"\x1b[13;3u", "ab\ncd\nef\n"), (b"g", "ab\ncd\nef\ng")]
+    sent, _ = run_in_terminal(tmp_path, {}, steps)
+    assert sent == "ab\ncd\nef\ng"
+
+
+def run_in_terminal(tmp_path: Path, extra_env: dict[str, str], steps: list[tuple[bytes, str]]) -> tuple[str, bytes]:
+    """Run the composer app in a pty; for each step write the bytes and wait until the saved
+    draft reads as given; then press enter: (the submitted text, everything drawn)."""
+    import pty
+
     out = tmp_path / "out"
     out.mkdir()
     env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "100", "LINES": "30",
-           "EDITOR": f"'{sys.executable}' '{editor}'", "PYTHONPATH": os.pathsep.join(sys.path)}
+           "PYTHONPATH": os.pathsep.join(sys.path)}
     env.pop("VISUAL", None)
+    env.pop("EDITOR", None)
+    env.update(extra_env)
     pid, fd = pty.fork()
     if pid == 0:  # the child
         os.execvpe(sys.executable, [sys.executable, str(HERE / "composer_pty_app.py"), str(out)], env)
@@ -55,16 +77,13 @@ def test_ctrl_e_suspends_runs_the_editor_and_reads_the_draft_back(tmp_path: Path
 
     try:
         wait_for(lambda: (out / "ready").exists() and b"Reply to Ada" in screen, "the composer is drawn")
-        os.write(fd, b"draft")
-        wait_for(lambda: draft() == "draft", "the draft is typed")
-        os.write(fd, b"\x05")  # ctrl+e
-        wait_for(lambda: draft() == "draft and more", "the editor's text is read back")
+        for keys, expected in steps:
+            os.write(fd, keys)
+            wait_for(lambda: draft() == expected, f"the draft reads {expected!r} after {keys!r}")
         os.write(fd, b"\r")  # enter sends
-        wait_for(lambda: (out / "sent").exists(), "the edited text is submitted")
-        assert (out / "sent").read_text(encoding="utf-8") == "draft and more"
-        # It left the alternate screen for the editor and came back to it.
-        assert screen.count(b"\x1b[?1049h") >= 2, screen[-1500:]
+        wait_for(lambda: (out / "sent").exists(), "the text is submitted")
         assert b"Traceback" not in screen
+        return (out / "sent").read_text(encoding="utf-8"), screen
     finally:
         try:
             os.kill(pid, signal.SIGKILL)

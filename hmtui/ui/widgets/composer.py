@@ -26,9 +26,13 @@ from hmtui.api.models import Id
 from hmtui.api.templates import Template
 from hmtui.cache.local_tables import Draft, Kind
 from hmtui.safe_text import one_line
+from hmtui.ui import alt_enter
 from hmtui.ui.compose_model import ComposeModel, ConversationKey, Submission, title_for
 from hmtui.ui.errors import Guarded
 from hmtui.ui.editor import EditorError, edit_text, editor_command
+
+# ESC CR (alt+enter on most terminals) must not arrive as enter: that would send, not break a line.
+alt_enter.install()
 
 # How long the text must rest before the draft is written (a crash loses at most this much).
 DRAFT_DELAY = 0.5
