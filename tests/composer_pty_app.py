@@ -3,7 +3,8 @@ editor round trip through `App.suspend()`, which Textual's headless driver canno
 
     python composer_pty_app.py OUT_DIR
 
-Each draft save is written to OUT_DIR/draft, the submitted text to OUT_DIR/sent (then it exits).
+Each draft save is written to OUT_DIR/draft; on submit, the kind and close_after to OUT_DIR/kind
+and the text to OUT_DIR/sent (then it exits).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class PtyComposerApp(App[None]):
         (self.out / "draft.tmp").replace(self.out / "draft")
 
     def on_composer_submitted(self, event: Composer.Submitted) -> None:
+        (self.out / "kind").write_text(f"{event.kind} close_after={event.close_after}", encoding="utf-8")
         (self.out / "sent").write_text(event.text, encoding="utf-8")
         self.exit()
 

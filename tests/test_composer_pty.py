@@ -41,7 +41,16 @@ def test_the_newline_keys_as_a_terminal_sends_them(tmp_path: Path) -> None:
     assert sent == "ab\ncd\nef\ng"
 
 
-def run_in_terminal(tmp_path: Path, extra_env: dict[str, str], steps: list[tuple[bytes, str]]) -> tuple[str, bytes]:
+def test_ctrl_n_and_ctrl_s_reach_the_composer_in_a_terminal(tmp_path: Path) -> None:
+    # ctrl+s is XOFF to a terminal in cooked mode; in the app's raw mode it must be a key.
+    steps = [(b"VIP", "VIP"), (b"\x0e", "VIP")]  # ctrl+n: a note
+    sent, _ = run_in_terminal(tmp_path, {}, steps, submit=b"\x13")  # ctrl+s: send and close
+    assert sent == "VIP"
+    assert (tmp_path / "out" / "kind").read_text() == "note close_after=True"
+
+
+def run_in_terminal(tmp_path: Path, extra_env: dict[str, str], steps: list[tuple[bytes, str]],
+                    submit: bytes = b"\r") -> tuple[str, bytes]:
     """Run the composer app in a pty; for each step write the bytes and wait until the saved
     draft reads as given; then press enter: (the submitted text, everything drawn)."""
     import pty
@@ -80,7 +89,7 @@ def run_in_terminal(tmp_path: Path, extra_env: dict[str, str], steps: list[tuple
         for keys, expected in steps:
             os.write(fd, keys)
             wait_for(lambda: draft() == expected, f"the draft reads {expected!r} after {keys!r}")
-        os.write(fd, b"\r")  # enter sends
+        os.write(fd, submit)  # enter sends
         wait_for(lambda: (out / "sent").exists(), "the text is submitted")
         assert b"Traceback" not in screen
         return (out / "sent").read_text(encoding="utf-8"), screen
