@@ -27,6 +27,8 @@ class Job:
         self.kind = kind
         self.handle = handle
         self._finished = finished
+        self.coro: Coroutine[Any, Any, Any] | None = None
+        self.started = False
 
     @property
     def done(self) -> bool:
@@ -39,6 +41,9 @@ class Job:
 
     def cancel(self) -> None:
         self.handle.cancel()
+        if not self.started and self.coro is not None:
+            self.coro.close()  # never started: no "never awaited" warning
+            self._finished.set()
 
     async def wait(self) -> None:
         while not self.done:
@@ -62,14 +67,16 @@ class Tasks:
             self.cancel(kind)
         finished = asyncio.Event()
         job = Job(kind, None, finished)
-        job.handle = self.spawn(kind, self._guard(coro, finished))
+        job.coro = coro
+        job.handle = self.spawn(kind, self._guard(job, coro, finished))
         self._jobs = [j for j in self._jobs if not j.done]
         self._jobs.append(job)
         if exclusive:
             self._by_kind[kind] = job
         return job
 
-    async def _guard(self, coro: Coroutine[Any, Any, Any], finished: asyncio.Event) -> None:
+    async def _guard(self, job: Job, coro: Coroutine[Any, Any, Any], finished: asyncio.Event) -> None:
+        job.started = True
         try:
             await coro
         except asyncio.CancelledError:

@@ -33,10 +33,10 @@ from hmtui.ui.widgets.conversation_list import ConversationList
 from hmtui.ui.widgets.inbox_sidebar import InboxSidebar, format_phone
 from hmtui.ui.widgets.status_line import StatusLine
 from hmtui.ui.widgets.thread_view import ThreadView
-from hmtui.workspace.thread import ThreadState, release_history, settle_history
+from hmtui.workspace.thread import CACHE_PAGE, ThreadState, release_history, settle_history
 from hmtui.workspace.workspace import PREVIEW_DELAY, Workspace
 
-__all__ = ["MainScreen", "PREVIEW_DELAY", "NARROW_WIDTH"]
+__all__ = ["CACHE_PAGE", "MainScreen", "NARROW_WIDTH", "PREVIEW_DELAY"]
 
 NARROW_WIDTH = 100
 _TRIAGE = {"toggle_closed", "toggle_unread", "reassign", "transfer", "copy_number"}
