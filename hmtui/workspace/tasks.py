@@ -54,8 +54,10 @@ class Job:
 
 
 class Tasks:
-    def __init__(self, on_error: Callable[[BaseException], None], spawn: Spawn | None = None) -> None:
+    def __init__(self, on_error: Callable[[BaseException], None], spawn: Spawn | None = None,
+                 on_success: Callable[[], None] = lambda: None) -> None:
         self.on_error = on_error
+        self.on_success = on_success
         self.spawn: Spawn = spawn or _asyncio_spawn
         self._jobs: list[Job] = []
         self._by_kind: dict[str, Job] = {}
@@ -79,6 +81,7 @@ class Tasks:
         job.started = True
         try:
             await coro
+            self.on_success()
         except asyncio.CancelledError:
             raise
         except Exception as error:  # every failure goes to the one place

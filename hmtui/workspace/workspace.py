@@ -27,7 +27,7 @@ from hmtui.api.limiter import background
 from hmtui.api.models import Team
 from hmtui.cache import NullStore, Store, StoreWriter
 from hmtui.safe_text import one_line
-from hmtui.workspace.connection import Connection
+from hmtui.workspace.connection import RETRYING, Connection
 from hmtui.workspace.conversations import STATUS_FILTERS, ConversationsState
 from hmtui.workspace.events import Listener
 from hmtui.workspace.refresh import Cadence, InboxCounts, NewMessage, Refresher, RefreshObserver
@@ -91,7 +91,7 @@ class Workspace:
         self.connection = Connection(clock, on_change=lambda: self.listener.connection_changed())
         client.on_retry = self._on_retry
         self.refresh_interval = refresh_interval  # 0: no background refresh (tests drive it)
-        self.tasks = Tasks(self.report, spawn)
+        self.tasks = Tasks(self.report, spawn, on_success=self._job_done)
         self.conversations = ConversationsState()
         self.thread = Thread(self)
         self.triage = Triage(self)
@@ -157,6 +157,12 @@ class Workspace:
     def succeeded(self) -> None:
         self.connection.succeeded()
         self.thread.state.older_paused_until = 0.0
+
+    def _job_done(self) -> None:
+        # A job that ended without an error had every request answered: a retry it went
+        # through worked, so "retrying" is over.
+        if self.connection.state == RETRYING:
+            self.succeeded()
 
     def _on_retry(self, event: RetryEvent) -> None:
         # Called on the event loop by the client, before it waits.
