@@ -473,6 +473,9 @@ async def test_open_link_opens_only_http_urls(server, monkeypatch) -> None:
     opened: list[str] = []
     async with running(server) as (app, pilot):
         monkeypatch.setattr(app, "open_url", lambda url, **kw: opened.append(url))
+        import webbrowser
+
+        monkeypatch.setattr(webbrowser, "get", lambda *a: object())  # a browser exists here
         screen, thread = await open_long_thread(pilot, app)
         while not any(m.media or m.link_url for m in thread.messages()):
             await (screen.load_older()).wait()

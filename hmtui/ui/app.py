@@ -252,6 +252,19 @@ class HmtuiApp(Guarded, App[int]):
 
     # -- actions ---------------------------------------------------------------------------------
 
+    def open_link(self, url: str) -> bool:
+        """Open `url` in a web browser; False, opening nothing, when there is none (a server
+        over ssh): the caller says so instead of claiming it opened."""
+        import webbrowser
+
+        if not getattr(self._driver, "is_web", False):
+            try:
+                webbrowser.get()
+            except webbrowser.Error:
+                return False
+        self.open_url(url)
+        return True
+
     def action_help(self) -> None:
         sections = [
             ("Everywhere", _bindings(self.BINDINGS) + _bindings(MainScreen.BINDINGS)),

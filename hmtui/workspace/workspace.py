@@ -603,6 +603,11 @@ class Workspace:
 
     # -- search ----------------------------------------------------------------------------------
 
+    @property
+    def search_enabled(self) -> bool:
+        """Search reads the local cache: off when the cache is."""
+        return self.store.enabled
+
     def search(self, query: str, *, limit: int = 200) -> list[Any]:
         """Every cached message matching `query` (hmtui.cache.search's hits)."""
         self._last_search = query

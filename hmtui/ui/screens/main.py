@@ -331,7 +331,7 @@ class MainScreen(Guarded, Screen[None]):
         from hmtui.ui.screens.search import SearchResult, SearchScreen
 
         ws = self.workspace
-        if not ws.store.enabled:
+        if not ws.search_enabled:
             self.notify("Search needs the local cache, which is turned off (--no-cache or cache = false)",
                         severity="warning", markup=False)
             return
@@ -413,7 +413,14 @@ class MainScreen(Guarded, Screen[None]):
         if not safe:
             self.notify("The selected message has no link or media to open", markup=False)
             return
-        self.app.open_url(safe[0])
+        opener = getattr(self.app, "open_link", None)
+        if opener is not None and not opener(safe[0]):
+            # Honest: nothing opened. The link goes where the user can paste it.
+            self.app.copy_to_clipboard(safe[0])
+            self.notify("No web browser found: sent the link to the terminal's clipboard", markup=False)
+            return
+        if opener is None:
+            self.app.open_url(safe[0])
         self.notify(f"Opening {one_line(safe[0], 80)}", markup=False)
 
     def action_export(self) -> None:

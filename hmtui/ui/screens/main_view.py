@@ -11,6 +11,7 @@ from textual.widgets import Input, Static
 
 from hmtui.api import Conversation, Id, Inbox, Message
 from hmtui.safe_text import one_line
+from hmtui.ui.widgets.conversation_list import ConversationList, conversation_title
 from hmtui.ui.widgets.inbox_sidebar import format_phone
 from hmtui.ui.widgets.status_line import AUTH, OFFLINE, OK, RETRYING
 from hmtui.workspace.connection import AUTH as WS_AUTH, OFFLINE as WS_OFFLINE, ONLINE, RETRYING as WS_RETRYING
@@ -26,7 +27,8 @@ _STATES = {ONLINE: OK, WS_RETRYING: RETRYING, WS_OFFLINE: OFFLINE, WS_AUTH: AUTH
 def thread_title(conversation: Conversation | None, member_names: dict[Id, str]) -> Text:
     title = Text(no_wrap=True, overflow="ellipsis")
     if conversation is not None:
-        title.append(one_line(conversation.display_name, 40), "bold")
+        # The list's own formatter: a contact with no name reads "+1 617 555 1954" in both.
+        title.append(one_line(conversation_title(conversation), 40), "bold")
         if conversation.is_group:
             title.append("  " + ", ".join(format_phone(n) for n in conversation.numbers), "dim")
         elif conversation.target and conversation.name:
@@ -73,9 +75,19 @@ class MainView(Listener):
 
     def list_changed(self, items: Sequence[Conversation], keep: Id | None) -> None:
         self.screen.conversations.set_items(items, keep=keep)
+        self.screen.call_after_refresh(self.fill_list)
 
     def list_extended(self, items: Sequence[Conversation]) -> None:
         self.screen.conversations.extend(items)
+        self.screen.call_after_refresh(self.fill_list)
+
+    def fill_list(self) -> None:
+        """A list shorter than its pane (a tall terminal) asks for the next page: no blank rows
+        the app could fill."""
+        conversations = self.screen.conversations
+        rows = conversations.size.height // ConversationList.ROW_HEIGHT
+        if rows and not conversations.filter_text and len(conversations.items) < rows:
+            self.ws.load_more_conversations()
 
     def list_item_changed(self, conversation: Conversation) -> None:
         self.screen.conversations.update_item(conversation)
