@@ -89,3 +89,15 @@ async def test_y_says_the_number_was_sent_to_the_terminal_clipboard(server) -> N
         await pilot.press("y")
         number = "+" + app.main.workspace.current.target
         assert f"Sent {number} to the terminal's clipboard" in [n.message for n in app.notified]
+
+
+async def test_the_find_placeholder_shows_whole_at_120x40(server) -> None:
+    async with running(server, size=(120, 40)) as (app, pilot):
+        await pilot.press("enter")  # into the thread
+        await pilot.press("slash")  # find
+        await settle(pilot)
+        find = app.main.query_one("#find")
+        assert app.focused is find
+        text = find.render_line(1).text if find.size.height > 1 else find.render_line(0).text
+        assert find.placeholder.strip() in text, (find.placeholder, text)
+        assert find.placeholder.count("(") == find.placeholder.count(")")

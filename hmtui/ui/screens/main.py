@@ -91,7 +91,8 @@ class MainScreen(Guarded, Screen[None]):
                 yield ConversationList(id="conversations", clock=self.clock, empty_text="No conversations")
             with Vertical(id="thread-pane", classes="pane"):
                 yield Static("", id="thread-title", classes="pane-title")
-                yield Input(placeholder="find in this thread (enter: go; n / N: next / previous)", id="find")
+                # Short enough to show whole in the thread pane from 120 columns (issue 10 item 9).
+                yield Input(placeholder="find (enter; then n / N)", id="find")
                 yield ThreadView(id="thread", tz=self.tz)
         yield StatusLine(id="status", clock=self.clock, tz=self.tz)
         yield Footer(compact=True)
