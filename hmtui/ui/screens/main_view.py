@@ -12,7 +12,7 @@ from textual.widgets import Input, Static
 from hmtui.api import Conversation, Id, Inbox, Message
 from hmtui.safe_text import one_line
 from hmtui.ui.widgets.conversation_list import ConversationList, conversation_title
-from hmtui.ui.widgets.inbox_sidebar import format_phone
+from hmtui.phones import format_phone
 from hmtui.ui.widgets.status_line import AUTH, OFFLINE, OK, RETRYING
 from hmtui.workspace.connection import AUTH as WS_AUTH, OFFLINE as WS_OFFLINE, ONLINE, RETRYING as WS_RETRYING
 from hmtui.workspace.events import Listener
