@@ -127,6 +127,16 @@ class Thread:
             ws.listener.thread_cleared("Loading…")
         ws.tasks.run("thread", self._load(conversation))
 
+    def update(self, conversation: Conversation) -> bool:
+        """The current conversation's fields changed (a triage, a refreshed list): the header
+        follows, the thread stays as it is (no reload). False if it is not the current one."""
+        current = self.state.conversation
+        if current is None or current.id != conversation.id:
+            return False
+        self.state.conversation = conversation
+        self.ws.listener.current_changed(conversation)
+        return True
+
     def _show_cached(self, conversation: Conversation) -> bool:
         key = self.state.key
         if key is None:

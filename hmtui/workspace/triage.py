@@ -70,7 +70,7 @@ class Triage:
         elif leaves_list:
             ws.set_current(None)
         else:
-            ws.thread.open(after)
+            ws.thread.update(after)
         ws.listener.list_title_changed()
         ws.tasks.run("triage", self._call(before, after, call, member, done, failed, snapshot), exclusive=False)
         return True
@@ -89,9 +89,7 @@ class Triage:
                     ws.listener.list_changed(lists.visible, keep)
             elif lists.replace(before):
                 ws.listener.list_item_changed(before)
-            current = ws.current
-            if current is not None and current.id == before.id:
-                ws.thread.open(before)
+            ws.thread.update(before)
             ws.refresher.note_triage(after, before)
             ws.listener.list_title_changed()
             text = f"Could not {failed} {one_line(before.display_name, 40)}: {error}"

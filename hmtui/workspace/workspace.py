@@ -470,7 +470,7 @@ class Workspace:
         self.listener.list_changed(lists.items, current.id if current else None)
         fresh = {c.id: c for c in head}
         if current is not None and current.id in fresh:
-            self.thread.open(fresh[current.id])  # same thread: only its fields change
+            self.thread.update(fresh[current.id])  # same thread: only its fields change
         self.listener.list_title_changed()
 
     # -- triage: on the current conversation only ------------------------------------------------
