@@ -19,9 +19,9 @@ from textual.message import Message
 from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.worker import Worker, WorkerFailed, WorkerState
+from textual.worker import Worker, WorkerFailed
 
-from hmtui.api import ApiError, HeymarketClient, Id, Inbox
+from hmtui.api import HeymarketClient, Id, Inbox
 from hmtui.cache import NullStore, Store, StoreWriter
 from hmtui.config import Config
 from hmtui.safe_text import one_line
