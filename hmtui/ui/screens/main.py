@@ -215,7 +215,7 @@ class MainScreen(Guarded, Screen[None]):
     def _conversation_selected(self, event: ConversationList.Selected) -> None:
         event.stop()
         if event.item is not None:
-            self.workspace.open(event.item)
+            self.open_thread(event.item)
             self.thread.focus()
 
     @on(ConversationList.NearEnd)
