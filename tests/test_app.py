@@ -104,12 +104,15 @@ async def test_list_movement_and_paging_loads_more(server) -> None:
     server.options.conversation_page_size = 10
     async with running(server) as (app, pilot):
         _, _, conversations, thread = widgets(app)
-        assert conversations.total_count == 10
+        # Pages of 10 fill the pane first (no blank rows the app could fill), then stop.
+        rows = conversations.size.height // ConversationList.ROW_HEIGHT
+        filled = conversations.total_count
+        assert rows <= filled < rows + 10
         await pilot.press("j", "j")
         assert conversations.cursor == 2
         await pilot.press("G")
         await settle(pilot)
-        assert conversations.total_count > 10  # nearing the end loaded the next page
+        assert conversations.total_count > filled  # nearing the end loaded the next page
         await pilot.press("g")
         assert conversations.cursor == 0
         await pilot.press("pagedown")

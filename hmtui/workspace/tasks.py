@@ -28,6 +28,7 @@ class Job:
         self.handle = handle
         self._finished = finished
         self.coro: Coroutine[Any, Any, Any] | None = None
+        self.guard: Coroutine[Any, Any, Any] | None = None
         self.started = False
 
     @property
@@ -41,8 +42,10 @@ class Job:
 
     def cancel(self) -> None:
         self.handle.cancel()
-        if not self.started and self.coro is not None:
-            self.coro.close()  # never started: no "never awaited" warning
+        if not self.started:
+            for coro in (self.guard, self.coro):  # never started: no "never awaited" warning
+                if coro is not None:
+                    coro.close()
             self._finished.set()
 
     async def wait(self) -> None:
@@ -70,7 +73,8 @@ class Tasks:
         finished = asyncio.Event()
         job = Job(kind, None, finished)
         job.coro = coro
-        job.handle = self.spawn(kind, self._guard(job, coro, finished))
+        job.guard = self._guard(job, coro, finished)
+        job.handle = self.spawn(kind, job.guard)
         self._jobs = [j for j in self._jobs if not j.done]
         self._jobs.append(job)
         if exclusive:
