@@ -310,6 +310,11 @@ class Workspace(TriageKeys):
     def preview_pending(self) -> bool:
         return self._preview is not None
 
+    @property
+    def timers_pending(self) -> bool:
+        """A preview (list or sidebar) waits for its delay."""
+        return self._preview is not None or self._inbox_handle is not None
+
     def _follow_list(self) -> None:
         """The list changed under the current conversation (a filter, another inbox): if it is no
         longer shown, the first shown one becomes current."""
@@ -340,7 +345,11 @@ class Workspace(TriageKeys):
         if self.preview_delay <= 0:
             self.select_inbox(inbox)
             return
-        self._inbox_handle = asyncio.get_running_loop().call_later(self.preview_delay, self.select_inbox, inbox)
+        self._inbox_handle = asyncio.get_running_loop().call_later(self.preview_delay, self._select_previewed, inbox)
+
+    def _select_previewed(self, inbox: Inbox) -> None:
+        self._inbox_handle = None
+        self.select_inbox(inbox)
 
     def select_inbox(self, inbox: Inbox, *, open_first: bool = True) -> None:
         if self._inbox_handle is not None:
