@@ -80,7 +80,7 @@ def record_notifications(app: HmtuiApp) -> None:
 
 @asynccontextmanager
 async def running(server, *, size=(160, 45), settle_first: bool = True,
-                  prepare: Callable[[HmtuiApp], None] | None = None,
+                  prepare: Callable[[HmtuiApp], None] | None = None, notifications: bool = False,
                   **kw: Any) -> AsyncIterator[tuple[HmtuiApp, Any]]:
     """The app, running headless. With the background refresh on, the app is never idle for
     long: pass settle_first=False and wait on conditions instead. `prepare(app)` runs before
@@ -89,7 +89,7 @@ async def running(server, *, size=(160, 45), settle_first: bool = True,
     if prepare is not None:
         prepare(app)
     try:
-        async with app.run_test(size=size) as pilot:
+        async with app.run_test(size=size, notifications=notifications) as pilot:  # True: toasts are drawn
             if settle_first:
                 await settle(pilot)
             yield app, pilot

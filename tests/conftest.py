@@ -143,3 +143,39 @@ def gated_stalls(monkeypatch: pytest.MonkeyPatch) -> Iterator[GatedSleep]:
     monkeypatch.setattr(hmtui.fake.server, "time", stand_in)
     yield stand_in
     stand_in.gate.set()  # never leave a server thread stuck
+
+
+# -- the workspace, without Textual (tests/test_workspace_*.py) ---------------------------------
+
+@pytest.fixture
+def make_workspace():
+    """`async with make_workspace(server, **kw) as ws`: a Workspace on the fake server with a
+    recording listener (`ws.listener`), no preview delay, no background refresh, the client's
+    waits between retries recorded and skipped. kw goes to Workspace (store, start_inbox, ...)."""
+    from contextlib import asynccontextmanager
+
+    import httpx
+
+    from hmtui.api import Credentials, HeymarketClient, RetryPolicy
+    from hmtui.workspace.events import Recorder
+    from hmtui.workspace.workspace import Workspace
+
+    from helpers import RecordingSleep
+
+    @asynccontextmanager
+    async def make(server: FakeHeymarket, *, attempts: int = 2, transport: object = None, **kw: object):
+        client = HeymarketClient(
+            Credentials(server.secret_id, server.secret_key), base_url=server.url,
+            retry=RetryPolicy(attempts=attempts), timeout=httpx.Timeout(5.0), sleep=RecordingSleep(),
+            transport=transport,  # type: ignore[arg-type]
+        )
+        kw.setdefault("clock", lambda: ANCHOR)
+        kw.setdefault("preview_delay", 0.0)
+        ws = Workspace(client, listener=Recorder(), **kw)  # type: ignore[arg-type]
+        try:
+            yield ws
+        finally:
+            ws.close()
+            await client.aclose()
+
+    return make

@@ -104,12 +104,15 @@ async def test_list_movement_and_paging_loads_more(server) -> None:
     server.options.conversation_page_size = 10
     async with running(server) as (app, pilot):
         _, _, conversations, thread = widgets(app)
-        assert conversations.total_count == 10
+        # Pages of 10 fill the pane first (no blank rows the app could fill), then stop.
+        rows = conversations.size.height // ConversationList.ROW_HEIGHT
+        filled = conversations.total_count
+        assert rows <= filled < rows + 10
         await pilot.press("j", "j")
         assert conversations.cursor == 2
         await pilot.press("G")
         await settle(pilot)
-        assert conversations.total_count > 10  # nearing the end loaded the next page
+        assert conversations.total_count > filled  # nearing the end loaded the next page
         await pilot.press("g")
         assert conversations.cursor == 0
         await pilot.press("pagedown")
@@ -473,6 +476,9 @@ async def test_open_link_opens_only_http_urls(server, monkeypatch) -> None:
     opened: list[str] = []
     async with running(server) as (app, pilot):
         monkeypatch.setattr(app, "open_url", lambda url, **kw: opened.append(url))
+        import webbrowser
+
+        monkeypatch.setattr(webbrowser, "get", lambda *a: object())  # a browser exists here
         screen, thread = await open_long_thread(pilot, app)
         while not any(m.media or m.link_url for m in thread.messages()):
             await (screen.load_older()).wait()
@@ -685,8 +691,9 @@ async def test_offline_shows_in_the_status_line_once_and_keeps_the_screen(server
         assert screen.status.state == "offline"
         assert "offline" in screen.status.describe()
         assert [c.id for c in conversations.items] == shown
-        errors = [n for n in app.notified if n.severity == "error"]
-        assert len(errors) == 1
+        # Offline is a state, not an error: no error toast, one calm notice at the transition.
+        assert [n for n in app.notified if n.severity == "error"] == []
+        assert len([n for n in app.notified if "offline" in n.message]) == 1
 
 
 async def test_rejected_credentials(server) -> None:

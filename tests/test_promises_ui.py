@@ -26,6 +26,8 @@ def widgets(app):
 
 
 def toasts(app, prefix: str) -> list[str]:
+    # Every toast raised (app.notified, see app_harness): the app's own list drops a toast once
+    # its wall-clock timeout passes, which on a loaded machine can be before the test looks.
     return [n.message for n in app.notified if n.message.startswith(prefix)]
 
 

@@ -395,7 +395,9 @@ async def test_next_unread_whose_load_is_replaced_by_another_key_is_not_an_error
     async with running(server) as (app, pilot):
         conversations = app.main.query_one(ConversationList)
         # Nothing unread left in this list: n goes to the next inbox with unread.
-        conversations.set_items([dataclasses.replace(c, unread=False) for c in conversations.items])
+        lists = app.workspace.conversations  # the workspace holds the list; the widget draws it
+        lists.items = [dataclasses.replace(c, unread=False) for c in lists.items]
+        conversations.set_items(lists.items)
         await pilot.pause()
         first_inbox = app.main.inbox
         server.options.latency = 0.2

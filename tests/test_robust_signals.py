@@ -160,7 +160,7 @@ async def test_config_warnings_are_shown_in_the_app_once(server) -> None:
     async with running(server, config=Config(warnings=[warning])) as (app, pilot):
         app.main.refresh_now()
         await settle(pilot)
-        shown = [n for n in app.notified if n.message == warning]
+        shown = [n for n in app.notified if n.message == warning]  # raised (not yet expired by the wall clock)
         assert len(shown) == 1 and shown[0].severity == "warning"
 
 

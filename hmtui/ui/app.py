@@ -6,8 +6,9 @@ import asyncio
 import logging
 from collections import Counter
 from collections.abc import Awaitable
-from datetime import timedelta, tzinfo
+from datetime import tzinfo
 from pathlib import Path
+from typing import Any
 
 from rich.text import Text
 from textual import events
@@ -18,27 +19,23 @@ from textual.message import Message
 from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.worker import Worker, WorkerFailed, WorkerState
+from textual.worker import Worker, WorkerFailed
 
-from hmtui.api import ApiError, AuthError, HeymarketClient, Id, Inbox, NetworkError, RateLimitedError, RetryEvent
-from hmtui.api.limiter import background
+from hmtui.api import HeymarketClient, Id, Inbox
 from hmtui.cache import NullStore, Store, StoreWriter
 from hmtui.config import Config
 from hmtui.safe_text import one_line
 from hmtui.ui.errors import Guarded, file_logging_only, log_file, plain_traceback, signature
 from hmtui.ui.screens.help import HelpScreen
-from hmtui.ui.screens.main import PREVIEW_DELAY, MainScreen
+from hmtui.ui.screens.main import MainScreen
 from hmtui.ui.timefmt import Clock, local_tz, system_clock
 from hmtui.ui.typeahead import Typeahead, is_typed
 from hmtui.ui.widgets.conversation_list import ConversationList
 from hmtui.ui.widgets.inbox_sidebar import InboxSidebar
 from hmtui.ui.widgets.thread_view import ThreadView
-from hmtui.ui.widgets.status_line import AUTH, OFFLINE, OK, RETRYING
+from hmtui.workspace.workspace import PREVIEW_DELAY, Workspace
 
 log = logging.getLogger("hmtui.ui")
-
-# After failures, the background refresh waits longer each time, up to this.
-MAX_REFRESH_BACKOFF = 60.0
 
 
 class HmtuiApp(Guarded, App[int]):
@@ -83,22 +80,46 @@ class HmtuiApp(Guarded, App[int]):
         self._unexpected_seen: Counter[tuple[str, str, int]] = Counter()
         # A request for the inboxes started before the app, to paint them sooner.
         self.prefetched_inboxes = prefetched_inboxes
-        # How long the cursor rests on a row before its thread is fetched (0 in tests).
-        self.preview_delay = PREVIEW_DELAY
-        self._last_error: str | None = None
-        # Why actions that change the server cannot work now (None while connected).
-        self.connection_lost: str | None = None
         # What was fetched is kept (hmtui.cache): the app starts on it and reads it offline.
         self.store: Store = store or NullStore()
         self.writer = StoreWriter(self.store) if store is not None else None
-        client.on_retry = self._on_retry
+        # The app's state lives in the workspace (no Textual); its network work runs as this
+        # app's workers, so Textual (and the tests' settle) sees it.
+        self.workspace = Workspace(
+            client, store=self.store, writer=self.writer, user_id=self.config.user_id, clock=clock,
+            preview_delay=PREVIEW_DELAY, start_inbox=start_inbox, start_phone=start_phone,
+            prefetched_inboxes=prefetched_inboxes, refresh_interval=self.refresh_interval,
+            spawn=self._spawn,
+        )
         # Keys typed faster than the app reacts wait their turn (hmtui.ui.typeahead).
         self.typeahead = Typeahead(self, super().on_event)
         if self.config.keymap:
             self.set_keymap(self.config.keymap)
 
+    def _spawn(self, kind: str, coro: Any) -> Worker[Any]:
+        return self.run_worker(coro, name=kind, group=kind, exclusive=False, exit_on_error=False)
+
+    @property
+    def preview_delay(self) -> float:
+        """How long the cursor rests on a row before its thread is fetched (0 in tests)."""
+        return self.workspace.preview_delay
+
+    @preview_delay.setter
+    def preview_delay(self, value: float) -> None:
+        self.workspace.preview_delay = value
+
+    @property
+    def connection_lost(self) -> str | None:
+        """Why actions that change the server cannot work now (None while they can)."""
+        return self.workspace.connection.lost
+
     def get_default_screen(self) -> MainScreen:
-        return MainScreen()
+        warnings = [("Config", w, 15.0) for w in self.config.warnings]  # printed before the TUI too
+        # e.g. a corrupt cache file that was set aside and rebuilt; later ones (a full disk) too.
+        warnings += [("Cache", w, 10.0) for w in self.store.warnings]
+        self.store.on_warning = self.cache_warning
+        return MainScreen(self.workspace, clock=self.clock, tz=self.tz, export_dir=self.export_dir,
+                          warnings=warnings)
 
     @property
     def main(self) -> MainScreen:
@@ -107,6 +128,7 @@ class HmtuiApp(Guarded, App[int]):
         return screen
 
     async def on_unmount(self) -> None:
+        self.workspace.close()
         await self.client.aclose()
         if self.writer is not None:
             await asyncio.to_thread(self.writer.close)
@@ -170,29 +192,8 @@ class HmtuiApp(Guarded, App[int]):
     # -- errors and connection state: the one place --------------------------------------------
 
     def report_error(self, error: BaseException, *, toast: bool = True) -> None:
-        """Show a failure in the status line, and as one toast until things work again."""
-        if not isinstance(error, ApiError):
-            self.unexpected(error, where="a worker")
-            return
-        status = self.main.status
-        if isinstance(error, AuthError):
-            self.connection_lost = "the credentials were rejected"
-            status.set_connection(AUTH, "check HEYMARKET_SECRET_ID / HEYMARKET_SECRET_KEY")
-        elif isinstance(error, NetworkError):
-            self.connection_lost = "hmtui is offline"
-            status.set_connection(OFFLINE, str(error))
-        elif isinstance(error, ApiError):
-            # A refusal (4xx) says the connection works; 5xx, 429 after every retry, and a 2xx
-            # whose body is unusable (malformed, undecodable) do not.
-            refused = error.status is not None and 400 <= error.status < 500 and error.status != 429
-            status.set_connection(OK if refused else OFFLINE, str(error))
-        message = str(error)
-        # One toast per kind of failure until something works again: being offline is one
-        # problem, however many requests find it out.
-        kind = f"{type(error).__name__}:{getattr(error, 'status', None)}"
-        if toast and kind != self._last_error:
-            self.notify(one_line(message, 300), title="Error", severity="error", markup=False, timeout=8)
-        self._last_error = kind
+        """A failure of the UI's own work: the workspace's one place decides what is said."""
+        self.workspace.report(error)
 
     def unexpected(self, error: BaseException, *, where: str = "", fatal: bool = False) -> None:
         """The one place for an error nobody expected (a bug, or a library failing in a new way).
@@ -244,47 +245,25 @@ class HmtuiApp(Guarded, App[int]):
             return await super().run_async(*args, **kwargs)  # type: ignore[arg-type]
 
     def report_success(self) -> None:
-        self._last_error = None
-        self.connection_lost = None
-        self.main.older_paused_until = 0.0
-        self.main.status.set_connection(OK)
-
-    def _on_retry(self, event: RetryEvent) -> None:
-        # Called on the event loop by the client, before it waits.
-        retry_at = self.clock() + timedelta(seconds=event.delay)
-        if isinstance(event.error, NetworkError):
-            # Known at the first failed try, not only after the last: actions say so at once.
-            self.connection_lost = "hmtui is offline"
-        reason = "rate limited" if isinstance(event.error, RateLimitedError) else one_line(str(event.error), 80)
-        try:
-            self.main.status.set_connection(RETRYING, reason, retry_at=retry_at)
-        except Exception:  # the screen may not be mounted yet (or any more)
-            pass
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.state == WorkerState.ERROR and event.worker.error is not None:
-            self.report_error(event.worker.error)
-
-    # -- background refresh ---------------------------------------------------------------------
+        self.workspace.succeeded()
 
     def start_refresh_loop(self) -> None:
-        if self.refresh_interval > 0:
-            self.run_worker(self._refresh_loop(), group="refresh-loop", exclusive=True, exit_on_error=False)
-
-    async def _refresh_loop(self) -> None:
-        delay = self.refresh_interval
-        while True:
-            await asyncio.sleep(delay)
-            try:
-                with background():  # a timed refresh yields to keys (hmtui/api/limiter.py)
-                    await self.main.refresh_all()
-            except Exception as error:  # the loop must outlive any one failed refresh
-                self.report_error(error)
-                delay = min(max(delay, 1.0) * 2, MAX_REFRESH_BACKOFF)
-            else:
-                delay = self.refresh_interval
+        self.workspace.start_refresh_loop()
 
     # -- actions ---------------------------------------------------------------------------------
+
+    def open_link(self, url: str) -> bool:
+        """Open `url` in a web browser; False, opening nothing, when there is none (a server
+        over ssh): the caller says so instead of claiming it opened."""
+        import webbrowser
+
+        if not getattr(self._driver, "is_web", False):
+            try:
+                webbrowser.get()
+            except webbrowser.Error:
+                return False
+        self.open_url(url)
+        return True
 
     def action_help(self) -> None:
         sections = [

@@ -25,7 +25,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("Show open conversations", "1", "show('open')"),
     ("Show closed conversations", "2", "show('closed')"),
     ("Show all conversations", "3", "show('all')"),
-    ("Refresh now", "r", "refresh"),
+    ("Refresh now (retry now when offline)", "ctrl+r, or r", "refresh"),
     ("Keys", "?: every key binding", "app.help"),
     ("Quit hmtui", "q", "app.quit"),
 ]

@@ -117,6 +117,10 @@ def pending_work(app: Any, *, timers: bool = True) -> list[str]:
             task = timer._task  # noqa: SLF001
             if timer._repeat == 0 and task is not None and not task.done():  # noqa: SLF001
                 busy.append(f"timer {timer.name} of {node!r}")
+    # The workspace's own debounces (the list cursor's preview, the sidebar's inbox).
+    workspace = getattr(app, "workspace", None)
+    if timers and workspace is not None and workspace.timers_pending:
+        busy.append("workspace preview timer")
     writer = getattr(app, "writer", None)
     if writer is not None and writer.pending:
         busy.append(f"{writer.pending} cache writes")

@@ -47,7 +47,7 @@ class StatusLine(Guarded, Widget):
         self.set_interval(1.0, self._tick)
 
     def _tick(self) -> None:
-        if self.state == RETRYING:
+        if self.state in (RETRYING, OFFLINE) and self.retry_at is not None:
             self.refresh()
 
     def set_connection(self, state: str, detail: str = "", *, retry_at: datetime | None = None) -> None:
@@ -78,10 +78,12 @@ class StatusLine(Guarded, Widget):
     def render(self) -> Text:
         mark, label, style = _LOOK.get(self.state, _LOOK[CONNECTING])
         text = Text()
-        if self.state == RETRYING and self.retry_at is not None:
+        if self.state in (RETRYING, OFFLINE) and self.retry_at is not None:
             seconds = max(0, round((self.retry_at - self._clock()).total_seconds()))
-            label = f"retrying in {seconds} s"
+            label = f"retrying in {seconds} s" if self.state == RETRYING else f"offline · retrying in {seconds} s"
         text.append(f"{mark} {label}", style)
+        if self.state == OFFLINE:
+            text.append(" · ctrl+r: now", "dim")
         if self.detail and self.state != OK:
             text.append(" · " + one_line(self.detail, 90), "dim")
         if self.refreshed_at is not None:

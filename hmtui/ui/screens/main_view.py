@@ -1,0 +1,192 @@
+"""Draws the workspace on the main screen: a `Listener` that turns each announcement into widget
+calls and titles. It decides nothing (what is current, what was acted on: the workspace says)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual.widgets import Input, Static
+
+from hmtui.api import Conversation, Id, Inbox, Message
+from hmtui.safe_text import one_line
+from hmtui.ui.widgets.conversation_list import ConversationList, conversation_title
+from hmtui.phones import format_phone
+from hmtui.ui.widgets.status_line import AUTH, OFFLINE, OK, RETRYING
+from hmtui.workspace.connection import AUTH as WS_AUTH, OFFLINE as WS_OFFLINE, ONLINE, RETRYING as WS_RETRYING
+from hmtui.workspace.events import Listener
+from hmtui.workspace.refresh import InboxCounts, NewMessage
+
+if TYPE_CHECKING:
+    from hmtui.ui.screens.main import MainScreen
+
+_STATES = {ONLINE: OK, WS_RETRYING: RETRYING, WS_OFFLINE: OFFLINE, WS_AUTH: AUTH}
+
+
+def thread_title(conversation: Conversation | None, member_names: dict[Id, str]) -> Text:
+    title = Text(no_wrap=True, overflow="ellipsis")
+    if conversation is not None:
+        # The list's own formatter: a contact with no name reads "+1 617 555 1954" in both.
+        title.append(one_line(conversation_title(conversation), 40), "bold")
+        if conversation.is_group:
+            title.append("  " + ", ".join(format_phone(n) for n in conversation.numbers), "dim")
+        elif conversation.target and conversation.name:
+            title.append("  " + format_phone(conversation.target), "dim")
+        title.append(" · " + one_line(conversation.status_label, 20), "dim" if conversation.closed else "green")
+        if conversation.unread:
+            title.append(" · unread", "bold")
+        if conversation.assigned is not None:
+            title.append(" · @" + one_line(member_names.get(conversation.assigned, str(conversation.assigned)), 24))
+    return title
+
+
+class MainView(Listener):
+    def __init__(self, screen: MainScreen) -> None:
+        self.screen = screen
+
+    @property
+    def ws(self):  # noqa: ANN201
+        return self.screen.workspace
+
+    # -- inboxes and team --------------------------------------------------------------------
+
+    def inboxes_changed(self, inboxes: Sequence[Inbox], selected: Id | None) -> None:
+        sidebar = self.screen.sidebar
+        sidebar.set_items(list(inboxes), keep=selected)
+        index = next((n for n, i in enumerate(sidebar.items) if i.id == selected), None)
+        if index is not None and sidebar.cursor != index:
+            sidebar.move_cursor(index)
+        self.list_title_changed()
+
+    def no_inboxes(self, text: str) -> None:
+        self.screen.sidebar.set_empty_text(text)
+
+    def counts_changed(self, inbox_id: Id, counts: InboxCounts) -> None:
+        # "Still counting" reuses the sidebar's "more" marker: both mean "at least this many".
+        self.screen.sidebar.set_counts(inbox_id, open=counts.open, unread=counts.unread,
+                                       more=counts.more or counts.counting)
+
+    def team_changed(self, member_names: dict[Id, str]) -> None:
+        self.screen.conversations.set_member_names(member_names)
+        self.screen.thread.set_member_names(member_names)
+
+    # -- the list ----------------------------------------------------------------------------
+
+    def list_changed(self, items: Sequence[Conversation], keep: Id | None) -> None:
+        self.screen.conversations.set_items(items, keep=keep)
+        self.screen.call_after_refresh(self.fill_list)
+
+    def list_extended(self, items: Sequence[Conversation]) -> None:
+        self.screen.conversations.extend(items)
+        self.screen.call_after_refresh(self.fill_list)
+
+    def fill_list(self) -> None:
+        """A list shorter than its pane (a tall terminal) asks for the next page: no blank rows
+        the app could fill."""
+        conversations = self.screen.conversations
+        rows = conversations.size.height // ConversationList.ROW_HEIGHT
+        if rows and not conversations.filter_text and len(conversations.items) < rows:
+            self.ws.load_more_conversations()
+
+    def list_item_changed(self, conversation: Conversation) -> None:
+        self.screen.conversations.update_item(conversation)
+
+    def list_item_removed(self, conversation_id: Id) -> None:
+        self.screen.conversations.remove_key(conversation_id)
+
+    def list_empty_text(self, text: str) -> None:
+        self.screen.conversations.set_empty_text(text)
+
+    def cursor_moved(self, conversation_id: Id) -> None:
+        conversations = self.screen.conversations
+        index = conversations.index_of(conversation_id)
+        if index is not None and conversations.cursor != index:
+            conversations.move_cursor(index)
+
+    def list_title_changed(self) -> None:
+        lists = self.ws.conversations
+        title = Text(no_wrap=True, overflow="ellipsis")
+        if lists.inbox is not None:
+            title.append(one_line(lists.inbox.name or f"inbox {lists.inbox.id}", 30), "bold")
+            title.append(" · ")
+        title.append(f"{lists.status_filter}", "italic")
+        conversations = self.screen.conversations
+        shown, total = len(conversations.items), conversations.total_count
+        if conversations.filter_text:
+            title.append(f" · “{one_line(conversations.filter_text, 20)}” {shown}/{total}")
+        elif total:
+            more = "" if lists.pager is None or lists.pager.exhausted else "+"
+            title.append(f" · {total}{more}", "dim")
+        self.screen.query_one("#list-title", Static).update(title)
+
+    # -- the current conversation ------------------------------------------------------------
+
+    def current_changed(self, conversation: Conversation | None) -> None:
+        self.screen.query_one("#thread-title", Static).update(thread_title(conversation, self.ws.member_names))
+        self.screen.refresh_bindings()
+
+    def focus_thread(self) -> None:
+        self.screen.thread.focus()
+
+    def thread_reset(self, messages: Sequence[Message], contact: str, at_start: bool) -> None:
+        self.screen.thread.set_thread(messages, contact=contact, at_start=at_start)
+
+    def thread_cleared(self, text: str) -> None:
+        self.screen.thread.clear_thread(text)
+
+    def thread_appended(self, messages: Sequence[Message]) -> None:
+        self.screen.thread.append(messages)
+
+    def thread_prepended(self, messages: Sequence[Message], at_start: bool) -> None:
+        self.screen.thread.prepend(messages, at_start=at_start)
+
+    def thread_loading_older(self, loading: bool) -> None:
+        self.screen.thread.set_loading_older(loading)
+
+    def find_changed(self, query: str) -> None:
+        self.screen.thread.set_highlight(query or None)
+        find = self.screen.query_one("#find", Input)
+        if query and self.screen.focused is not find and find.value.strip() != query:
+            find.value = query  # a search result's query, shown where find is typed
+
+    def show_message(self, message_id: Id) -> None:
+        self.screen.thread.scroll_to_message(message_id)
+
+    # -- status and notices ------------------------------------------------------------------
+
+    def loading(self, key: str, label: str | None) -> None:
+        status = self.screen.status
+        if label is None:
+            status.stop(key)
+        else:
+            status.start(key, label)
+
+    def connection_changed(self) -> None:
+        connection = self.ws.connection
+        state = _STATES.get(connection.state)
+        if state is not None:
+            self.screen.status.set_connection(state, connection.detail, retry_at=connection.retry_at)
+
+    def refreshed(self) -> None:
+        if self.ws.refreshed_at is not None:
+            self.screen.status.set_refreshed(self.ws.refreshed_at)
+
+    def notice(self, text: str, *, severity: str = "information", title: str | None = None,
+               timeout: float | None = None) -> None:
+        kw: dict[str, object] = {"timeout": timeout} if timeout is not None else {}
+        self.screen.app.notify(one_line(text, 300), title=title or "", severity=severity,  # type: ignore[arg-type]
+                               markup=False, **kw)  # type: ignore[arg-type]
+
+    def new_message(self, new: NewMessage) -> None:
+        inbox = self.ws.conversations.inbox_by_id(new.inbox_id)
+        who = new.name or format_phone(new.target or "") or "a customer"
+        where = inbox.name if inbox is not None else str(new.inbox_id)
+        self.screen.app.notify(f"New message from {one_line(who, 40)} in {one_line(where, 30)}",
+                               title="New message", markup=False)
+
+    def unexpected(self, error: BaseException) -> None:
+        unexpected = getattr(self.screen.app, "unexpected", None)
+        if unexpected is None:
+            raise error
+        unexpected(error, where="the workspace")

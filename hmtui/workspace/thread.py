@@ -1,0 +1,359 @@
+"""The open thread: its pager, what is loaded, what the cache still holds, older paging (paused
+after a failure), and find. `ThreadState` is the data; `Thread` does the work and announces it.
+
+Seams for the whole-history loader (hmtui/workspace/history.py, another module): `Thread.pager`,
+`Thread.store`, and `Thread.prepend_batch(messages, at_start=...)`.
+"""
+
+from __future__ import annotations
+
+import gc
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from hmtui.api import ApiError, Conversation, Id, Message, NetworkError, Pager
+
+if TYPE_CHECKING:
+    from hmtui.workspace.workspace import Workspace
+
+# Messages read from the cache at a time (a local read: a few ms).
+CACHE_PAGE = 100
+OLDER_RETRY_PAUSE = 5.0
+
+
+def order(hit: tuple[float, Id]) -> tuple[float, int, int | str]:
+    """Sort key of a (time, id) pair; ids of mixed types never compare directly."""
+    stamp, id_ = hit
+    return (stamp, 0, id_) if isinstance(id_, int) else (stamp, 1, str(id_))
+
+
+def oldest_of(messages: Sequence[Message]) -> Message | None:
+    return min((m for m in messages if m.date is not None), key=lambda m: order((m.timestamp or 0.0, m.id)),
+               default=None)
+
+
+def terms(query: str | None) -> list[str]:
+    return [t for t in (query or "").split() if t]
+
+
+def settle_history() -> None:
+    """Move what is loaded out of the collector's sight. With 20,000 messages loaded a full
+    collection takes ~90 ms, a visible hitch; loaded history is long-lived, so freeze it."""
+    gc.collect(1)  # this page's short-lived garbage: cheap, and not frozen with it
+    gc.freeze()
+
+
+def release_history() -> None:
+    """Let a thread that is being replaced be collected."""
+    gc.unfreeze()
+
+
+@dataclass
+class ThreadState:
+    conversation: Conversation | None = None  # THE current conversation: thread, header, actions
+    pager: Pager[Message] | None = None
+    loaded: dict[Id, Message] = field(default_factory=dict)
+    cache_left: bool = False  # the cache holds older messages of this thread than loaded
+    view_oldest: Message | None = None  # the oldest dated message loaded
+    older_paused_until: float = 0.0  # after a failed older page, until when not to ask again
+    loading_older: bool = False
+    find_query: str = ""
+    find_hits: list[tuple[float, Id]] = field(default_factory=list)  # oldest first
+    pending_jump: tuple[Id, str] | None = None  # (message id, query) to show once loaded
+
+    @property
+    def key(self) -> tuple[Id, str] | None:
+        c = self.conversation
+        if c is None or c.inbox_id is None or not c.target:
+            return None
+        return c.inbox_id, c.target
+
+    def add(self, messages: Sequence[Message]) -> list[Message]:
+        fresh = [m for m in messages if isinstance(m, Message) and m.id not in self.loaded]
+        for m in fresh:
+            self.loaded[m.id] = m
+        self.view_oldest = oldest_of([*fresh, *filter(None, [self.view_oldest])])
+        return fresh
+
+    def matching_ids(self, query: str) -> list[Id]:
+        patterns = [re.compile(re.escape(t), re.IGNORECASE) for t in terms(query)]
+        if not patterns:
+            return []
+        return [m.id for m in self.loaded.values()
+                if m.text and all(p.search(m.text) for p in patterns)]
+
+
+class Thread:
+    def __init__(self, ws: Workspace) -> None:
+        self.ws = ws
+        self.state = ThreadState()
+
+    @property
+    def pager(self) -> Pager[Message] | None:
+        return self.state.pager
+
+    @property
+    def store(self):  # noqa: ANN201  (hmtui.cache.Store)
+        return self.ws.store
+
+    # -- opening -----------------------------------------------------------------------------
+
+    def open(self, conversation: Conversation | None) -> None:
+        """Make `conversation` current: the header names it, the thread shows it (cached page at
+        once, then the server), and every action acts on it."""
+        ws, state = self.ws, self.state
+        if conversation is None:
+            if state.conversation is None:
+                return
+            self.state = ThreadState()
+            ws.tasks.cancel("thread")
+            ws.listener.current_changed(None)
+            ws.listener.thread_cleared("Select a conversation")
+            return
+        if state.conversation is not None and state.conversation.id == conversation.id and state.pager is not None:
+            state.conversation = conversation
+            ws.listener.current_changed(conversation)
+            return
+        pending, had_find = state.pending_jump, bool(state.find_query)
+        self.state = ThreadState(conversation=conversation, pending_jump=pending)
+        if had_find:
+            ws.listener.find_changed("")  # a find belongs to the thread it was made in
+        ws.listener.current_changed(conversation)
+        release_history()
+        ws.tasks.cancel("older")
+        if not self._show_cached(conversation):
+            ws.listener.thread_cleared("Loading…")
+        ws.tasks.run("thread", self._load(conversation))
+
+    def update(self, conversation: Conversation) -> bool:
+        """The current conversation's fields changed (a triage, a refreshed list): the header
+        follows, the thread stays as it is (no reload). False if it is not the current one."""
+        current = self.state.conversation
+        if current is None or current.id != conversation.id:
+            return False
+        self.state.conversation = conversation
+        self.ws.listener.current_changed(conversation)
+        return True
+
+    def _show_cached(self, conversation: Conversation) -> bool:
+        key = self.state.key
+        if key is None:
+            return False
+        store = self.ws.store
+        cached_state = store.thread_state(*key)
+        if not cached_state.count:
+            return False
+        cached = store.messages(*key, limit=CACHE_PAGE)
+        self.state.cache_left = len(cached) < cached_state.count
+        self._show(conversation, cached, at_start=cached_state.complete and not self.state.cache_left)
+        return True
+
+    def _is_current(self, state: ThreadState) -> bool:
+        # The state object, not the id: a conversation opened by number keeps its thread when
+        # the list brings its real object (Workspace._adopt_listed).
+        return self.state is state
+
+    async def _load(self, conversation: Conversation) -> None:
+        """Paint the cached history at once and fetch only what is newer; with nothing cached,
+        fetch the newest page."""
+        ws, state = self.ws, self.state
+        key = state.key
+        if key is None:
+            ws.listener.thread_cleared(conversation.history_unavailable or "This conversation has no number to load")
+            return
+        await ws.ready.wait()
+        pager = ws.client.message_pager(*key)
+        cached = ws.store.thread_state(*key)
+        if cached.count:
+            pager.resume(ws.store.message_ids(*key), cached.cursor)
+            pager.exhausted = pager.complete = cached.complete
+            self.state.pager = pager
+            with ws.loading("thread", "checking for new messages…"):
+                newer = await pager.newer()
+            if pager is self.state.pager and newer:
+                ws.cache("put_messages", *key, newer)
+                self._append(newer)
+            ws.succeeded()
+            return
+        try:
+            with ws.loading("thread", "loading thread…"):
+                first = await pager.older()
+        except ApiError as error:
+            if self._is_current(state):
+                why = "not cached, and hmtui is offline" if isinstance(error, NetworkError) else str(error)
+                ws.listener.thread_cleared(f"Could not load this conversation: {why}")
+            raise
+        if not self._is_current(state):
+            return
+        ws.succeeded()
+        self._remember(key, first, pager)
+        self.state.pager = pager
+        self.state.cache_left = False
+        self._show(self.state.conversation or conversation, first, at_start=pager.exhausted)
+
+    def _show(self, conversation: Conversation, messages: Sequence[Message], *, at_start: bool) -> None:
+        ws, state = self.ws, self.state
+        if conversation.raw.get("hmtui_placeholder"):
+            # Opened by number: the messages carry the real conversation object.
+            raw = next((m.raw["conversation"] for m in messages if isinstance(m.raw.get("conversation"), dict)), None)
+            real = Conversation.from_raw({"inbox": conversation.inbox_id, "target": conversation.target, **raw}) if raw else None
+            if real is not None:
+                conversation = state.conversation = real
+                ws.listener.current_changed(real)
+        state.loaded = {}
+        state.view_oldest = None
+        state.add(messages)
+        ws.listener.thread_reset(messages, conversation.display_name, at_start)
+        if state.find_query:
+            self.set_find("")  # a find belongs to the thread it was made in
+        self._jump_if_pending()
+
+    def _remember(self, key: tuple[Id, str], messages: Sequence[Message], pager: Pager[Message]) -> None:
+        if messages:
+            self.ws.cache("put_messages", *key, messages)
+        if pager.complete:  # exhausted on evidence, not given up (see hmtui.api.paging)
+            self.ws.cache("mark_thread_complete", *key)
+
+    def _append(self, newer: Sequence[Message]) -> None:
+        fresh = self.state.add(newer)
+        if fresh:
+            self.ws.listener.thread_appended(newer)
+
+    def prepend_batch(self, older: Sequence[Message], *, at_start: bool) -> int:
+        """Put older messages on top (a page from the cache or the server); returns how many
+        were new. The seam for a whole-history loader."""
+        fresh = self.state.add(older)
+        self.ws.listener.thread_prepended(older, at_start)
+        return len(fresh)
+
+    # -- newer and older ---------------------------------------------------------------------
+
+    async def refresh_newer(self) -> None:
+        pager, key = self.state.pager, self.state.key
+        if pager is None or key is None:
+            return
+        newer = await pager.newer()
+        if newer and pager is self.state.pager:
+            self.ws.cache("put_messages", *key, newer)
+            self._append(newer)
+
+    def near_top(self) -> None:
+        """The view reached the oldest loaded message: load older, unless paused after a failure."""
+        if self.ws.monotonic() >= self.state.older_paused_until or self.state.cache_left:
+            self.load_older()
+
+    def load_older(self):  # noqa: ANN201  (a Job)
+        return self.ws.tasks.run("older", self._load_older())
+
+    async def _load_older(self) -> None:
+        state, ws = self.state, self.ws
+        pager = state.pager
+        # One request at a time: a gesture that keeps asking while a page is on its way is ignored.
+        if pager is None or pager.exhausted or state.loading_older:
+            return
+        if state.cache_left and self.prepend_from_cache():
+            return
+        key = state.key
+        state.loading_older = True
+        ws.listener.thread_loading_older(True)
+        try:
+            try:
+                with ws.loading("older", "loading older…"):
+                    older = await pager.older()
+            except ApiError:
+                # The view asks again as soon as loading stops: without a pause, an unreachable
+                # server would be asked in a loop. A success lifts the pause.
+                state.older_paused_until = ws.monotonic() + OLDER_RETRY_PAUSE
+                raise
+            if pager is state.pager:
+                if key is not None:
+                    self._remember(key, older, pager)
+                # prepend first: clearing the flag while still at the top asks for the next page.
+                self.prepend_batch(older, at_start=pager.exhausted)
+                settle_history()
+        finally:
+            if pager is state.pager:
+                state.loading_older = False
+                ws.listener.thread_loading_older(False)
+
+    def prepend_from_cache(self) -> bool:
+        """The next older page from the cache; False once the cache has nothing older."""
+        state, store = self.state, self.ws.store
+        key = state.key
+        if key is None:
+            return False
+        # Paged by (date, id) from the oldest shown, so messages sharing its second are not skipped.
+        oldest = state.view_oldest
+        older = store.messages(*key, before=oldest.timestamp, before_id=oldest.id,
+                               limit=CACHE_PAGE) if oldest is not None else []
+        cached = store.thread_state(*key)
+        added = self.prepend_batch(older, at_start=False)
+        if added == 0:
+            state.cache_left = False
+            if cached.complete:
+                self.prepend_batch([], at_start=True)
+                return True
+            return False
+        if len(state.loaded) >= cached.count:
+            state.cache_left = False
+            if cached.complete:
+                self.prepend_batch([], at_start=True)
+        settle_history()
+        return True
+
+    # -- find --------------------------------------------------------------------------------
+
+    def set_find(self, query: str) -> None:
+        """Highlight `query` and collect its matches: the loaded messages, and the cached ones
+        not loaded yet (the cache's full-text index finds those)."""
+        state = self.state
+        query = query.strip()
+        state.find_query = query
+        self.ws.listener.find_changed(query)
+        self.ws.listener.loading("find", None)
+        if not query or state.conversation is None:
+            state.find_hits = []
+            return
+        hits = {id_: state.loaded[id_].timestamp or 0.0 for id_ in state.matching_ids(query)}
+        key = state.key
+        if key is not None:
+            for hit in self.ws.store.search(query, inbox_id=key[0], target=key[1], limit=1000):
+                hits.setdefault(hit.message.id, hit.message.timestamp or 0.0)
+        state.find_hits = sorted(((stamp, id_) for id_, stamp in hits.items()), key=order)
+
+    def step_find(self, step: int, here: Message | None, *, from_end: bool = False) -> Id | None:
+        hits = self.state.find_hits
+        if not hits:
+            self.ws.listener.notice("No match in this thread")
+            return None
+        at = (here.timestamp or 0.0, here.id) if here is not None else None
+        if from_end or at is None:
+            index = len(hits) - 1
+        elif step > 0:
+            index = next((n for n, hit in enumerate(hits) if order(hit) > order(at)), 0)
+        else:
+            index = next((n for n in range(len(hits) - 1, -1, -1) if order(hits[n]) < order(at)), len(hits) - 1)
+        self.show_message(hits[index][1])
+        self.ws.listener.loading("find", f"match {index + 1} of {len(hits)}")
+        return hits[index][1]
+
+    def show_message(self, message_id: Id) -> None:
+        """Select a message, reading older history from the cache until it is loaded."""
+        state = self.state
+        while message_id not in state.loaded and state.cache_left:
+            if not self.prepend_from_cache():
+                break
+        if message_id in state.loaded:
+            self.ws.listener.show_message(message_id)
+        else:
+            self.ws.listener.notice("That message is not in the history loaded here")
+
+    def _jump_if_pending(self) -> None:
+        if self.state.pending_jump is None:
+            return
+        message_id, query = self.state.pending_jump
+        self.state.pending_jump = None
+        self.set_find(query)
+        self.show_message(message_id)
