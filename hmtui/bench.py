@@ -1053,6 +1053,8 @@ def pty_app_child() -> None:
     from hmtui.api import Credentials, HeymarketClient
     from hmtui.config import Config
     from hmtui.fake import LONG_THREAD_INBOX, LONG_THREAD_TARGET
+    from textual.worker import WorkerState
+
     from hmtui.ui.app import HmtuiApp
 
     env = os.environ
@@ -1071,6 +1073,12 @@ def pty_app_child() -> None:
             with contextlib.suppress(Exception):  # not composed yet
                 if screen is not None and screen.is_mounted and screen.conversations.items:
                     break
+        # The first conversation's thread is loading in a worker; taking the widget over before it
+        # lands would let it replace the thread set below.
+        for _ in range(600):
+            if not any(w.state in (WorkerState.PENDING, WorkerState.RUNNING) for w in app.workers):
+                break
+            await asyncio.sleep(0.05)
         screen = app.main
         _reset_thread(screen)
         screen.thread.set_thread(messages, contact="Margaret Oduya")

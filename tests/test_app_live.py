@@ -101,7 +101,7 @@ async def test_actions_know_at_the_first_failed_connect(server) -> None:
         await pilot.press("c")
         await pilot.pause()
         # Said at once, and nothing changed on screen or tried on the wire.
-        assert any(n.startswith("To close a conversation needs a connection: hmtui is offline")
+        assert any(n.startswith("Closing a conversation needs a connection: hmtui is offline")
                    for n in notifications(app))
         assert not conversations.get_item(first.id).closed
         assert sidebar.counts(first_inbox(server)) == counts

@@ -63,6 +63,16 @@ def rfc3339(epoch: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
 
 
+def next_role(role: str, r: float) -> str:
+    """Who writes the next message of a thread, given who wrote this one and a draw `r` in [0, 1):
+    customers write in bursts, agents answer, a note now and then."""
+    if role == "inbound":
+        return "inbound" if r < 0.3 else ("outbound" if r < 0.92 else "note")
+    if role == "outbound":
+        return "inbound" if r < 0.62 else ("outbound" if r < 0.95 else "note")
+    return "outbound" if r < 0.7 else "inbound"
+
+
 @dataclass
 class Thread:
     messages: list[dict[str, Any]]
@@ -389,13 +399,7 @@ class Generator:
         role = "outbound" if plan.first_outbound else ("inbound" if rng.random() < 0.85 else "outbound")
         for _ in range(body):
             roles.append(role)
-            r = rng.random()
-            if role == "inbound":
-                role = "inbound" if r < 0.3 else ("outbound" if r < 0.92 else "note")
-            elif role == "outbound":
-                role = "inbound" if r < 0.62 else ("outbound" if r < 0.95 else "note")
-            else:
-                role = "outbound" if r < 0.7 else "inbound"
+            role = next_role(role, rng.random())
         base = 100_000_000 + plan.ordinal * 100_000
         messages = [self._body_message(rng, plan, base + i, epochs[i], roles[i]) for i in range(body)]
         for j, (epoch, trole, text) in enumerate(plan.tail):
@@ -576,13 +580,7 @@ class PagedThread:
             if last and i == len(epochs) - 1:
                 role = "inbound"  # the conversation's summary says its last message came in
             built.append(self._generator._body_message(rng, plan, base + i, epoch, role))
-            r = rng.random()
-            if role == "inbound":
-                role = "inbound" if r < 0.3 else ("outbound" if r < 0.92 else "note")
-            elif role == "outbound":
-                role = "inbound" if r < 0.62 else ("outbound" if r < 0.95 else "note")
-            else:
-                role = "outbound" if r < 0.7 else "inbound"
+            role = next_role(role, rng.random())
         self.generated += len(built)
         self._built[b] = built
         while self._keep is not None and len(self._built) > self._keep:

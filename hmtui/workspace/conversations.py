@@ -20,7 +20,7 @@ def _digits(text: str) -> str:
 
 def matches_filter(conversation: Conversation, text: str) -> bool:
     """The list's `/` filter: name, number (whatever its formatting) or last message contains
-    `text`, case-insensitive. The same rule as `ConversationList.set_filter`, which draws it."""
+    `text`, case-insensitive; `ConversationList.set_filter` draws with this rule."""
     query = " ".join(text.split()).casefold()
     if not query:
         return True

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from rich.text import Text
+from textual.css.query import NoMatches
 from textual.widgets import Input, Static
 
 from hmtui.api import Conversation, Id, Inbox, Message
@@ -156,7 +157,12 @@ class MainView(Listener):
     # -- status and notices ------------------------------------------------------------------
 
     def loading(self, key: str, label: str | None) -> None:
-        status = self.screen.status
+        # Called from the workspace's jobs as they end, also when the app is closing and a job
+        # cancelled at shutdown unwinds after the status line is gone: nothing left to draw.
+        try:
+            status = self.screen.status
+        except NoMatches:
+            return
         if label is None:
             status.stop(key)
         else:

@@ -16,14 +16,10 @@ from hmtui.safe_text import one_line
 from hmtui.ui.timefmt import relative
 from hmtui.ui.widgets.inbox_sidebar import format_phone
 from hmtui.ui.widgets.virtual_list import Part, VirtualList, fit_cells, parts_strip
+from hmtui.workspace.conversations import matches_filter
 
-_NUMBER_QUERY = set("0123456789 +-().")
 # Rows re-render (to update relative times) at most this often.
 _TIME_BUCKET_SECONDS = 15
-
-
-def _digits(text: str) -> str:
-    return "".join(ch for ch in text if ch.isascii() and ch.isdigit())
 
 
 def conversation_title(conversation: Conversation) -> str:
@@ -90,24 +86,13 @@ class ConversationList(VirtualList[Conversation]):
 
     def set_filter(self, text: str) -> None:
         """Show only loaded conversations whose name, number or last message contains `text`
-        (case-insensitive; a number matches whatever its formatting). "" shows all."""
+        (case-insensitive; a number matches whatever its formatting). "" shows all. The rule is
+        the workspace's (`matches_filter`), so what is drawn is what the workspace filters."""
         self._filter_text = text
-        query = " ".join(text.split()).casefold()
-        if not query:
+        if not " ".join(text.split()):
             self._set_predicate(None)
             return
-        digits = _digits(query) if set(query) <= _NUMBER_QUERY else ""
-
-        def matches(conversation: Conversation) -> bool:
-            if query in one_line(conversation.display_name).casefold():
-                return True
-            target = " ".join(conversation.numbers) or conversation.target or ""
-            if query in target.casefold() or (digits and digits in _digits(target)):
-                return True
-            snippet = conversation.last_message
-            return bool(snippet) and query in one_line(snippet).casefold()
-
-        self._set_predicate(matches)
+        self._set_predicate(lambda conversation: matches_filter(conversation, text))
 
     # -- time ------------------------------------------------------------------------------
 
