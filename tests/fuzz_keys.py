@@ -89,8 +89,10 @@ class Terminal:
         if self.pid == 0:  # the child
             # `script` (python -c) may patch something before it calls hmtui.cli.main itself.
             command = ["-c", script, *args] if script else ["-m", "hmtui", *args]
+            # PYTHONFAULTHANDLER: `diagnose()` has a hung app print where each thread is.
             os.execvpe(sys.executable, [sys.executable, *command],
-                       {**env, "TERM": "xterm-256color", "COLUMNS": str(cols), "LINES": str(rows)})
+                       {**env, "TERM": "xterm-256color", "COLUMNS": str(cols), "LINES": str(rows),
+                        "PYTHONFAULTHANDLER": "1"})
         fcntl.ioctl(self.fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
         self.output = b""
         self.exit_code: int | None = None
@@ -144,6 +146,26 @@ class Terminal:
         except ChildProcessError:
             pass
         return self.exit_code
+
+    def diagnose(self, env: dict[str, str] | None = None) -> str:
+        """For a failed wait: the end of the screen, every thread's stack (SIGABRT makes the
+        fault handler print them), and the app's log, so a hang in CI explains itself."""
+        parts = [self.text()[-4000:]]
+        if self.exit_code is None:
+            try:
+                os.kill(self.pid, signal.SIGABRT)
+            except ProcessLookupError:
+                pass
+            mark = len(self.output)
+            self.pump(2.0)
+            parts.append("--- the app's threads at the deadline ---\n" + self.text(mark)[-6000:])
+        state = (env or {}).get("XDG_STATE_HOME")
+        if state:
+            from pathlib import Path
+
+            for log in sorted(Path(state).rglob("*.log")):
+                parts.append(f"--- {log.name} ---\n" + log.read_text("utf-8", "replace")[-4000:])
+        return "\n".join(parts)
 
     def close(self) -> None:
         try:

@@ -107,7 +107,7 @@ def test_key_fuzz_in_a_terminal(seed: int, fuzz_server, isolated_env) -> None:
     env = {**env_for(fuzz_server, isolated_env), "BROWSER": "true"}
     term = Terminal(["--no-cache"], env)
     try:
-        assert term.wait_for("Field Ops"), term.text()[-3000:]
+        assert term.wait_for("Field Ops"), term.diagnose(env)
         write_steps(term, stream)
         for _ in range(5):  # leave any modal and input
             term.write(b"\x1b")

@@ -393,3 +393,43 @@ def test_the_first_attempt_of_a_process_is_not_spent_on_imports(tmp_path) -> Non
     result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "[True]"
+
+
+async def test_a_warm_up_thread_that_failed_does_not_fail_the_session(monkeypatch) -> None:
+    """An import on the warm-up thread racing one on the main thread can end in importlib's
+    "deadlock detected": that failure was kept and raised by every request of the session
+    (the app stayed at "connecting…"). The client is built again where it is first used."""
+    import hmtui.api.client as client_module
+
+    calls = []
+    real = httpx.AsyncClient
+
+    def racing(*args, **kwargs) -> httpx.AsyncClient:
+        calls.append(threading.current_thread().name)
+        if len(calls) == 1:  # importlib's _DeadlockError is a RuntimeError
+            raise RuntimeError("deadlock detected by _ModuleLock('importlib.resources')")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(client_module.httpx, "AsyncClient", racing)
+    client = HeymarketClient(Credentials("id", "key-0123456789abcdef"), base_url="https://x.test",
+                             transport=httpx.MockTransport(lambda request: httpx.Response(200, json=[])))
+    client.warm_up()
+    async with client:
+        assert await client.inboxes() == []
+        assert await client.inboxes() == []
+    assert calls == ["hmtui-http-init", threading.current_thread().name]
+
+
+async def test_a_client_that_cannot_be_built_says_why_each_time(monkeypatch) -> None:
+    import hmtui.api.client as client_module
+
+    def broken() -> None:
+        raise OSError("no CA bundle")
+
+    monkeypatch.setattr(client_module, "_import_network_modules", broken)
+    client = HeymarketClient(Credentials("id", "key-0123456789abcdef"), base_url="https://x.test",
+                             transport=httpx.MockTransport(lambda request: httpx.Response(200, json=[])))
+    client.warm_up()
+    for _ in range(2):  # tried again on each use, not a failure kept for the session
+        with pytest.raises(OSError, match="no CA bundle"):
+            await client.inboxes()

@@ -187,7 +187,7 @@ def terminal_env(server, isolated_env) -> dict[str, str]:
 def open_terminal(env: dict[str, str]) -> Terminal:
     term = Terminal(["--no-cache"], env)
     # The list with its assignees: the inboxes, the conversations and the team have loaded.
-    assert term.wait_for("@Priya Raman"), term.text()[-2000:]
+    assert term.wait_for("@Priya Raman"), term.diagnose(env)
     return term
 
 
@@ -369,7 +369,7 @@ def test_pty_debug_shows_the_traceback_without_locals_or_token(server, terminal_
 def test_pty_debug_log_lines_go_to_the_file_not_over_the_screen(server, terminal_env) -> None:
     term = Terminal(["--no-cache", "--debug"], terminal_env)
     try:
-        assert term.wait_for("@Priya Raman"), term.text()[-3000:]
+        assert term.wait_for("@Priya Raman"), term.diagnose(terminal_env)
         start = len(server.requests)
         term.write(b"r")  # a refresh: requests, so log lines
         term.pump(0.1)

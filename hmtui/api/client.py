@@ -96,21 +96,30 @@ def redact_url(url: str) -> str:
 _backend_imported = False
 
 
+def _import_network_modules() -> None:
+    """What the first request would import otherwise: h11, httpcore's anyio backend, anyio."""
+    import h11  # noqa: F401
+    import httpcore  # noqa: F401
+
+    try:
+        import anyio._backends._asyncio  # noqa: F401  # private paths: their absence only costs time
+        import httpcore._backends.anyio  # noqa: F401
+    except ImportError:
+        pass
+
+
 async def _import_network_backend() -> None:
     """httpcore imports its async networking (anyio and anyio's asyncio layer) at the first
     connection: ~50 ms on a quiet machine, over half a second on a busy one. Done once, before
     the first attempt's deadline starts, so a short timeout is not spent on imports and the
-    first try of every process is a real one."""
+    first try of every process is a real one. (After a warm-up thread, already done there.)"""
     global _backend_imported
     if _backend_imported:
         return
     _backend_imported = True
     try:
-        import anyio
-        import httpcore._backends.anyio  # noqa: F401  # private path: its absence only costs time
-
-        await anyio.sleep(0)  # loads anyio's asyncio backend
-    except Exception:  # a different httpcore layout: the first attempt pays the import, as before
+        _import_network_modules()
+    except Exception:  # the first attempt pays the import, as before
         pass
 
 
@@ -179,7 +188,7 @@ class HeymarketClient:
     def _build_http(self) -> None:
         timeout, transport = self._http_args
         try:
-            self._http_client = httpx.AsyncClient(
+            client = httpx.AsyncClient(
                 base_url=self.base_url,
                 timeout=timeout,
                 transport=transport,
@@ -187,21 +196,27 @@ class HeymarketClient:
                 headers={"User-Agent": f"hmtui/{__version__}", "Accept": "application/json"},
                 follow_redirects=False,
             )
-            import anyio  # noqa: F401  (these three are imported by the first request otherwise)
-            import h11  # noqa: F401
-            import httpcore  # noqa: F401
-        except BaseException as exc:  # re-raised on first use, in the caller's thread
+            _import_network_modules()
+        except BaseException as exc:  # raised on first use, in the caller's thread
             self._http_error = exc
+        else:
+            self._http_client = client
 
     @property
     def _http(self) -> httpx.AsyncClient:
         if self._http_client is None:
-            if self._http_thread is not None:
-                self._http_thread.join()
-            else:
+            thread, self._http_thread = self._http_thread, None
+            if thread is not None:
+                thread.join()
+            if self._http_client is None:
+                # What failed on the warm-up thread may be that thread's alone: an import racing
+                # one on the main thread can end in importlib's "deadlock detected". Kept, it would
+                # fail every request of the session; built again here, it is the caller's error.
+                self._http_error = None
                 self._build_http()
             if self._http_client is None:
-                raise self._http_error or RuntimeError("the HTTP client could not be created")
+                error, self._http_error = self._http_error, None
+                raise error or RuntimeError("the HTTP client could not be created")
         return self._http_client
 
     async def __aenter__(self) -> HeymarketClient:
@@ -526,12 +541,12 @@ class HeymarketClient:
         """One try: (the response, or the error; whether the server may have acted; Retry-After)."""
         where = {"method": method, "path": path}
         headers = {"Authorization": f"Bearer {self.signer.token()}"}
+        http = self._http  # first: a warm-up thread's imports end before the main thread's start
         await _import_network_backend()
         started = time.perf_counter()
         deadline = asyncio.timeout(self.deadline)
         try:
             async with deadline:
-                http = self._http
                 request = http.build_request(method, path, params=params, json=body, headers=headers)
                 response = await http.send(request, stream=True)
                 try:
