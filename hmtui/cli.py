@@ -45,6 +45,7 @@ from hmtui.config import DEFAULT_MAX_REQUESTS_PER_MINUTE, Config, ConfigError, c
 from hmtui.logs import setup_logging
 from hmtui.phones import format_phone, inbox_numbers
 from hmtui.safe_text import clean_text, dumps_terminal_safe, one_line
+from hmtui.startup import resume_gc
 
 log = logging.getLogger("hmtui.cli")
 
@@ -216,6 +217,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     _tolerant_output()
     try:
         args = build_parser().parse_args(argv)
+        if args.command not in (None, "demo"):  # the TUI resumes it after its first frame
+            resume_gc()
         return _dispatch(args)
     except UsageError as exc:
         return _fail(f"error: {exc}", EXIT_USAGE)

@@ -226,7 +226,12 @@ class HeymarketClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        # A client never used has nothing to close: building one here (the CA bundle) only slows quitting.
+        thread, self._http_thread = self._http_thread, None
+        if thread is not None:
+            thread.join()
+        if self._http_client is not None:
+            await self._http_client.aclose()
 
     # -- reads ---------------------------------------------------------------------------------
 

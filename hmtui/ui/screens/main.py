@@ -24,6 +24,7 @@ from textual.widgets import Footer, Input, Static
 from hmtui.api import Conversation, Id, Inbox, Message
 from hmtui.api.paging import Pager
 from hmtui.safe_text import one_line
+from hmtui.startup import resume_gc
 from hmtui.ui.errors import Guarded
 from hmtui.ui.export import export_path, render_jsonl, render_markdown, write_export
 from hmtui.ui.screens.main_view import MainView
@@ -122,6 +123,7 @@ class MainScreen(Guarded, Screen[None]):
         # What the cache knew goes into the very first frame; network work waits for it.
         self.workspace.start(wait_for_frame=True)
         self.call_after_refresh(self.workspace.frame_painted)
+        self.call_after_refresh(resume_gc)  # paused by the entry point (hmtui/startup.py)
 
     def on_worker_state_changed(self, event: Any) -> None:
         # The screen's own workers (the export) fail to the app's one place.
