@@ -699,3 +699,20 @@ async def test_cost_does_not_grow_with_history(monkeypatch) -> None:
     # 100 times the history, the same work for the same moves (drawn directly: no frames to merge).
     phase = "120 moves, each drawn"
     assert big[phase]["built"] <= small[phase]["built"] + 10, (small[phase], big[phase])
+
+
+async def test_moving_the_selection_in_view_redraws_only_the_two_messages(monkeypatch) -> None:
+    """A key that moves the selection between two messages on screen changes those two: the
+    rest of the pane is neither redrawn nor written to the terminal again (pty_key_ratio)."""
+    app = ThreadApp(thread(0, 200))
+    async with app.run_test(size=SIZE) as pilot:
+        view = app.query_one(ThreadView)
+        await pilot.pause()
+        work = Work(monkeypatch)
+        scroll = view.scroll_offset.y
+        await pilot.press("k")  # the message above the newest: on screen, so nothing scrolls
+        await pilot.pause()
+        assert view.scroll_offset.y == scroll and selected_id(view) == 198
+        drawn = work.take()["drawn"]
+        assert 0 < drawn <= 2 * 2, drawn  # header and body line of each of the two
+        assert view.size.height > 10

@@ -38,6 +38,7 @@ class ThreadMotion:
         def _top_of(self, entry: _Entry) -> int: ...
         def _locate(self, line: int) -> tuple[_Entry, int] | None: ...
         def refresh(self, *args: object, **kwargs: object) -> object: ...
+        def refresh_lines(self, y_start: int, line_count: int = 1) -> None: ...
         def post_message(self, message: object) -> bool: ...
         def scroll_to(self, *args: object, **kwargs: object) -> object: ...
 
@@ -113,18 +114,26 @@ class ThreadMotion:
     def _select(self, entry: _Entry | None, *, post: bool = True) -> None:
         if entry is self._selected:
             return
-        for old in (self._selected, entry):
-            if old is not None:
-                self._strips.discard(old)
-        self._selected = entry
-        self.refresh()
+        previous, self._selected = self._selected, entry
+        for changed in (previous, entry):
+            if changed is not None:
+                self._strips.discard(changed)
+                self._refresh_entry(changed)
         if post:
             self.post_message(self.SelectionChanged(self, entry.message if entry else None))
 
     def _refresh_selected(self) -> None:
         if self._selected is not None:
             self._strips.discard(self._selected)
-        self.refresh()
+            self._refresh_entry(self._selected)
+
+    def _refresh_entry(self, entry: _Entry) -> None:
+        """Repaint only the lines of one message: moving the selection changes two messages,
+        and a full repaint would redraw (and write to the terminal) the whole pane per key."""
+        if self._layout.get(entry.message.id) is not entry:  # not (or no longer) in this thread
+            self.refresh()
+            return
+        self.refresh_lines(self._top_of(entry), 1 + entry.body_h)
 
     def _visible(self, entry: _Entry) -> bool:
         sy = self.scroll_offset.y
