@@ -6,6 +6,7 @@ import asyncio
 import gc
 import logging
 import os
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime, timezone
@@ -25,6 +26,7 @@ from helpers import RecordingSleep
 UTC = timezone.utc
 # Rounds of wait_until() before a condition that never comes true fails the test.
 WAIT_ROUNDS = 1500
+WAIT_SECONDS = 60.0
 
 
 def frozen_clock(moment: datetime = ANCHOR):
@@ -99,13 +101,19 @@ async def running(server, *, size=(160, 45), settle_first: bool = True,
         gc.unfreeze()
 
 
-async def wait_until(pilot, condition: Callable[[], object], what: str, *, rounds: int = WAIT_ROUNDS) -> None:
-    """Pause until `condition()` holds, for at most `rounds` pilot pauses (a hang fails)."""
-    for _ in range(rounds):
-        if condition():
-            return
-        await pilot.pause()
-    raise AssertionError(f"never happened: {what}")
+async def wait_until(pilot, condition: Callable[[], object], what: str, *, rounds: int = WAIT_ROUNDS,
+                     within: float = WAIT_SECONDS) -> None:
+    """Pause until `condition()` holds: at least `rounds` pilot pauses and at least `within`
+    seconds, so a hang fails. Both bounds: a pause of an idle app takes microseconds, and what
+    another thread or a timer makes true (a loopback answer, the refresh loop) takes real time,
+    a lot of it on a loaded machine."""
+    deadline = time.monotonic() + within
+    paused = 0
+    while not condition():
+        if paused >= rounds and time.monotonic() > deadline:
+            raise AssertionError(f"never happened: {what}")
+        await (pilot.pause() if paused < rounds else pilot.pause(0.01))
+        paused += 1
 
 
 class GatedTransport(httpx.AsyncBaseTransport):

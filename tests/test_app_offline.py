@@ -76,3 +76,30 @@ async def test_a_refused_triage_still_toasts_an_error(server) -> None:
         assert any(m.startswith("Could not close") for m in errors)
         await wait_until(pilot, lambda: list(app.screen.query(Toast)), "the toast shows")
         assert all(t.region.y <= 3 for t in app.screen.query(Toast))  # at the top
+
+
+async def test_work_that_ends_while_the_app_quits_draws_nothing_and_raises_nothing(server) -> None:
+    """Quitting removes the widgets before the workspace's jobs are cancelled: a count or a
+    refresh that lands in between found no sidebar (NoMatches, an unexpected error at exit)."""
+    from hmtui.workspace.refresh import InboxCounts
+
+    landed: list[str] = []
+
+    def prepare(app) -> None:
+        close = app.workspace.close
+
+        def late_work_then_close() -> None:  # called from the app's unmount: the screens are gone
+            listener = app.workspace.listener
+            inbox = app.workspace.conversations.inboxes[0]
+            listener.counts_changed(inbox.id, InboxCounts(open=3, unread=1))
+            listener.list_changed(app.workspace.conversations.items, None)
+            listener.thread_cleared("gone")
+            listener.connection_changed()
+            landed.append("announced")
+            close()
+
+        app.workspace.close = late_work_then_close
+
+    async with running(server, prepare=prepare) as (app, pilot):
+        assert app.main.sidebar.items
+    assert landed == ["announced"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import json
 import os
 
@@ -102,8 +104,19 @@ async def test_a_restart_fetches_only_what_is_newer(server, tmp_path) -> None:
 async def test_the_app_recovers_by_itself_when_the_server_comes_back(server, tmp_path) -> None:
     await read_long_thread(server, tmp_path, pages=0)
     # The background refresh on (every 0.1 s), and no key pressed: the loop does the recovering.
+    # Its backoff doubles each failed try; waited in full, the try after the server is back could
+    # be a minute away on a slow machine. Each wait is cut to 0.1 s; the delays asked are kept.
+    asked: list[float] = []
+
+    async def short_sleep(delay: float) -> None:
+        asked.append(delay)
+        await asyncio.sleep(min(delay, 0.1))
+
+    def prepare(app) -> None:
+        app.workspace.sleep = short_sleep
+
     async with running(server, store=store_for(server, tmp_path), refresh_interval=0.1,
-                       settle_first=False) as (app, pilot):
+                       settle_first=False, prepare=prepare) as (app, pilot):
         screen, *_ = widgets(app)
         await wait_until(pilot, lambda: screen.status.state == "ok" and screen.status.refreshed_at, "online")
         server.stop()
@@ -113,6 +126,7 @@ async def test_the_app_recovers_by_itself_when_the_server_comes_back(server, tmp
         await wait_until(pilot, lambda: screen.status.state == "ok", "the refresh finding the server back")
         assert app.connection_lost is None
         assert server.counts["GET /v1/inboxes"] >= 1
+        assert max(asked) > 0.1  # it did back off while the server was gone
 
 
 def test_cli_search_finds_a_thread_read_once_and_cache_info_and_clear(server, isolated_env, tmp_path) -> None:

@@ -3,8 +3,9 @@ calls and titles. It decides nothing (what is current, what was acted on: the wo
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+import functools
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.css.query import NoMatches
@@ -196,3 +197,24 @@ class MainView(Listener):
         if unexpected is None:
             raise error
         unexpected(error, where="the workspace")
+
+
+def _while_shown(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Draw only while the screen is shown: as the app quits, Textual removes the widgets before
+    the workspace's jobs are cancelled, and a job finishing in between (a count, a refresh) would
+    look for a sidebar that is gone."""
+
+    @functools.wraps(method)
+    def guarded(self: MainView, *args: Any, **kwargs: Any) -> Any:
+        screen = self.screen
+        if screen._pruning or not screen.app.is_running:
+            return None
+        return method(self, *args, **kwargs)
+
+    return guarded
+
+
+# Every announcement the workspace makes, but an unexpected error: that one is always reported.
+for _name, _method in list(vars(MainView).items()):
+    if not _name.startswith("_") and _name != "unexpected" and callable(_method) and hasattr(Listener, _name):
+        setattr(MainView, _name, _while_shown(_method))
