@@ -7,6 +7,7 @@ from functools import partial
 
 from textual.command import CommandPalette, DiscoveryHit, Hit, Hits, Provider
 
+from hmtui.ui.screens.main_queue import QUEUE_COMMANDS
 from hmtui.ui.screens.modal import DismissOnce
 
 # (title, help, action on the main screen); the titles are ours, never server data.
@@ -29,6 +30,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("Keys", "?: every key binding", "app.help"),
     ("Quit hmtui", "q", "app.quit"),
 ]
+COMMANDS.extend(QUEUE_COMMANDS)  # issue 12's queue (main_queue.py)
 
 
 class HmtuiCommands(Provider):

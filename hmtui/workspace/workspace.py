@@ -30,6 +30,7 @@ from hmtui.workspace.actions import TriageKeys
 from hmtui.workspace.connection import RETRYING, Connection
 from hmtui.workspace.conversations import STATUS_FILTERS, ConversationsState
 from hmtui.workspace.events import Listener
+from hmtui.workspace.queue_keys import QueueKeys
 from hmtui.workspace.refresh import Cadence, InboxCounts, NewMessage, Refresher, RefreshObserver
 from hmtui.workspace.tasks import Job, Tasks
 from hmtui.workspace.thread import Thread
@@ -55,7 +56,7 @@ class _RefreshEvents(RefreshObserver):
         self.ws.listener.new_message(new)
 
 
-class Workspace(TriageKeys):
+class Workspace(TriageKeys, QueueKeys):
     def __init__(
         self,
         client: HeymarketClient,
@@ -360,6 +361,7 @@ class Workspace(TriageKeys):
             return
         lists.inbox = inbox
         lists.pager = None
+        self.queue_inbox_selected(inbox)  # its owner choice (issue 12)
         self.listener.inboxes_changed(lists.inboxes, inbox.id)
         self._follow_first = open_first
         self._show_cached_list()
@@ -516,7 +518,8 @@ class Workspace(TriageKeys):
                 unread = [c for c in lists.visible if c.unread]
                 if unread:
                     self.set_current(unread[0] if step > 0 else unread[-1], move_cursor=True)
-                return
+                    return
+                # Its unread ones are hidden by that inbox's owner choice (issue 12): on to the next.
         self.listener.notice("No more unread conversations")
 
     # -- search ----------------------------------------------------------------------------------
