@@ -7,6 +7,7 @@ from functools import partial
 
 from textual.command import CommandPalette, DiscoveryHit, Hit, Hits, Provider
 
+from hmtui.safe_text import one_line
 from hmtui.ui.screens.main_queue import QUEUE_COMMANDS
 from hmtui.ui.screens.modal import DismissOnce
 
@@ -42,6 +43,10 @@ class HmtuiCommands(Provider):
             return
         for title, help_text, action in COMMANDS:
             yield title, help_text, partial(screen.run_action, action)
+        # Issue 12: one command per other account (names are the user's config, shown as text).
+        for name in getattr(self.app, "other_accounts", list)():
+            yield f"Switch account: {one_line(name, 40)}", "its own cache and outbox", \
+                partial(self.app.start_account_switch, name)  # type: ignore[attr-defined]
 
     async def discover(self) -> Hits:
         for title, help_text, callback in self._commands():

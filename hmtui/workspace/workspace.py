@@ -19,7 +19,7 @@ import contextlib
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hmtui.api import ApiError, Conversation, HeymarketClient, Id, Inbox, RetryEvent, normalize_phone
 from hmtui.api.limiter import background
@@ -36,6 +36,9 @@ from hmtui.workspace.tasks import Job, Tasks
 from hmtui.workspace.thread import Thread
 from hmtui.workspace.triage import Triage, acting_member
 
+if TYPE_CHECKING:
+    from hmtui.workspace.alerts import Alerts
+
 # How long the list cursor must rest on a row before its thread (or inbox) is fetched.
 PREVIEW_DELAY = 0.15
 # After failures, the background refresh waits longer each time, up to this.
@@ -48,12 +51,18 @@ class _RefreshEvents(RefreshObserver):
 
     def counts_changed(self, inbox_id: Id, counts: InboxCounts) -> None:
         self.ws.listener.counts_changed(inbox_id, counts)
+        if self.ws.alerts is not None:  # the terminal title's unread count (issue 12)
+            self.ws.alerts.counts_changed()
 
     def inboxes_changed(self, inboxes: Sequence[Inbox]) -> None:
         self.ws._inboxes_arrived(inboxes)
 
     def new_message(self, new: NewMessage) -> None:
         self.ws.listener.new_message(new)
+
+    def inbound(self, new: NewMessage, on_screen: bool) -> None:
+        if self.ws.alerts is not None:  # desktop notifications (issue 12)
+            self.ws.alerts.inbound(new, on_screen)
 
 
 class Workspace(TriageKeys, QueueKeys):
@@ -109,6 +118,7 @@ class Workspace(TriageKeys, QueueKeys):
         self._refresher: Refresher | None = None
         self._counting = False
         self._last_search = ""
+        self.alerts: Alerts | None = None  # notifications and the title: the app attaches them
 
     # -- what the UI reads ---------------------------------------------------------------------
 
@@ -584,6 +594,8 @@ class Workspace(TriageKeys, QueueKeys):
         self.client.signer.token()  # keep the JWT fresh even when idle
         with self.loading("refresh", "refreshing…"):
             await self.refresher.cycle(force=force)
+        if self.alerts is not None:
+            self.alerts.flush()  # this cycle's new inbound messages, decided together
         if not self.refresher.started and not self._counting and self.inboxes:
             self.scan_counts()  # the count at start failed or never ran (offline): now
         self.succeeded()
