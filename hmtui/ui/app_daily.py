@@ -168,7 +168,10 @@ class DailyApp:
         self._attach_daily()
         while len(self.screen_stack) > 1:  # a modal of the old account's screen goes with it
             await self.pop_screen()
-        await self.switch_screen(self.get_default_screen())  # a new main screen: nothing of the old one
+        # A new main screen: nothing of the old one. Textual's switch_screen pops a result
+        # callback the default screen never had (it was not pushed): give it one to pop.
+        self.screen._push_result_callback(self.screen, None)
+        await self.switch_screen(self.get_default_screen())
         alerts = self.workspace.alerts
         if alerts is not None:
             alerts.show_title()
