@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 from hmtui.api.models import Conversation, Id, Inbox
 from hmtui.api.paging import Pager
 from hmtui.api.semantics import Owner
-from hmtui.workspace.queue import QueuePrefs, longest_waiting, owner_accept
+from hmtui.safe_text import one_line
+from hmtui.workspace.queue import QueuePrefs, longest_waiting, owner_accept, waiting_text
 
 if TYPE_CHECKING:
     from hmtui.workspace.tasks import Job
@@ -135,6 +136,9 @@ class QueueKeys:
             return
         self._show_open_list(inbox, lists[inbox.id], pagers[inbox.id])
         self.set_current(best.conversation, move_cursor=True)
+        who = one_line(best.conversation.display_name, 40)
+        where = one_line(inbox.name or str(inbox.id), 30)
+        self.listener.notice(f"Longest wait: {who} in {where}, {waiting_text(best.since, self.clock())}")
 
     def _show_open_list(self: Workspace, inbox: Inbox, items: list[Conversation],
                         pager: Pager[Conversation]) -> None:
