@@ -28,3 +28,19 @@ async def test_the_workspace_decides_what_notifies(server, make_workspace) -> No
         await ws.refresh_all(force=True)
         assert len(alerts.delivered) == 1
         assert any(w.startswith("\x1b]2;hmtui · work · ") for w in written)  # the title names the account
+
+
+async def test_the_first_refresh_after_start_notifies_its_new_message(server, make_workspace) -> None:
+    """The backlog is what the feed started on, not what the first refresh reads (which would
+    hide the first new message in the feed's newest second)."""
+    async with make_workspace(server) as ws:
+        notifier = Notifier("bell", environ={}, write=lambda text: None)
+        alerts = attach(ws, notifier, scope="all", started=ANCHOR, write=None, account=None)
+        ws.start()
+        await ws.idle()
+        here = ws.current
+        other = next(c for c in server.data.conversations if here is None or c["inbox"] != here.inbox_id)
+        server.add_message(other["inbox"], other["target"], "the first new one")
+        await ws.refresh_all(force=True)
+        assert [d.method for d in alerts.delivered] == ["bell"]
+        assert alerts.gate._seen  # primed: the feed's starting messages are known, never notified

@@ -66,7 +66,6 @@ class Alerts:
     def flush(self) -> list[Delivery]:
         """Notify what this refresh brought; returns what was delivered."""
         pending, self._pending = self._pending, []
-        self._prime_from_feed()
         if not pending:
             return []
         ws = self.ws
@@ -98,8 +97,9 @@ class Alerts:
         self.delivered += out
         return out
 
-    def _prime_from_feed(self) -> None:
-        # The feed starts at the newest second it saw: those messages are the backlog.
+    def prime_from_feed(self) -> None:
+        """The feed started at the newest second it saw: those messages are the backlog. Called
+        once the refresher has started (before any refresh cycle moves its position)."""
         if self._primed:
             return
         refresher = self.ws._refresher

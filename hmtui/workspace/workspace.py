@@ -646,5 +646,7 @@ class Workspace(TriageKeys, QueueKeys):
         self._counting = True
         try:
             await self.refresher.start(self.inboxes)
+            if self.alerts is not None:
+                self.alerts.prime_from_feed()  # what the feed started on is backlog (issue 12)
         finally:
             self._counting = False
