@@ -142,6 +142,10 @@ async def test_two_accounts_on_two_fake_servers_never_mix_in_the_tui(tmp_path: P
             assert status.startswith("one · ")
             names_one = {c.display_name for c in app.main.query_one(ConversationList).items}
             assert app.other_accounts() == ["two"]
+            from hmtui.ui.commands import HmtuiCommands
+
+            titles = [title for title, _, _ in HmtuiCommands(app.screen)._commands()]
+            assert "Switch account: two" in titles and "Switch account: one" not in titles
             assert await app.switch_account("two")
             await settle(pilot)
             await wait_until(pilot, lambda: app.main.query_one(ConversationList).items, "two's list")
