@@ -187,6 +187,7 @@ BOUND_KEYS = [
     "tab", "shift+tab", "slash", "n", "N", "1", "2", "3", "c", "u", "a", "t", "y", "o", "e", "r",
     "ctrl+f", "question_mark", "ctrl+p", "space", "backspace", "left", "right",
 ]
+BOUND_KEYS += ["m", "w", "W"]  # issue 12's queue keys (hmtui/ui/screens/main_queue.py)
 # Typed as text after "/" in one burst: never `q` (it quits where no input takes it).
 TEXT = "abcdefghijklmnoprstuvwxyz0123456789 "
 TRIAGE_KEYS = {"c": ("close", "open"), "u": ("read", "unread"), "a": ("reassign",), "t": ("transfer",)}

@@ -25,6 +25,7 @@ from hmtui.api import HeymarketClient, Id, Inbox
 from hmtui.cache import NullStore, Store, StoreWriter
 from hmtui.config import Config
 from hmtui.safe_text import one_line
+from hmtui.ui.app_daily import DailyApp
 from hmtui.ui.errors import Guarded, file_logging_only, log_file, plain_traceback, signature
 from hmtui.ui.screens.help import HelpScreen
 from hmtui.ui.screens.main import MainScreen
@@ -38,7 +39,7 @@ from hmtui.workspace.workspace import PREVIEW_DELAY, Workspace
 log = logging.getLogger("hmtui.ui")
 
 
-class HmtuiApp(Guarded, App[int]):
+class HmtuiApp(DailyApp, Guarded, App[int]):
     TITLE = "hmtui"
     CSS_PATH = "hmtui.tcss"
     COMMANDS = App.COMMANDS | {lambda: _commands_provider()}
@@ -91,6 +92,7 @@ class HmtuiApp(Guarded, App[int]):
             prefetched_inboxes=prefetched_inboxes, refresh_interval=self.refresh_interval,
             spawn=self._spawn,
         )
+        self._attach_daily()  # notifications, the title, the remembered theme (app_daily.py)
         # Keys typed faster than the app reacts wait their turn (hmtui.ui.typeahead).
         self.typeahead = Typeahead(self, super().on_event)
         if self.config.keymap:
@@ -128,6 +130,7 @@ class HmtuiApp(Guarded, App[int]):
         return screen
 
     async def on_unmount(self) -> None:
+        self._detach_daily()  # the terminal's own title back
         self.workspace.close()
         await self.client.aclose()
         if self.writer is not None:

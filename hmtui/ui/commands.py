@@ -7,6 +7,8 @@ from functools import partial
 
 from textual.command import CommandPalette, DiscoveryHit, Hit, Hits, Provider
 
+from hmtui.safe_text import one_line
+from hmtui.ui.screens.main_queue import QUEUE_COMMANDS
 from hmtui.ui.screens.modal import DismissOnce
 
 # (title, help, action on the main screen); the titles are ours, never server data.
@@ -29,6 +31,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("Keys", "?: every key binding", "app.help"),
     ("Quit hmtui", "q", "app.quit"),
 ]
+COMMANDS.extend(QUEUE_COMMANDS)  # issue 12's queue (main_queue.py)
 
 
 class HmtuiCommands(Provider):
@@ -40,6 +43,10 @@ class HmtuiCommands(Provider):
             return
         for title, help_text, action in COMMANDS:
             yield title, help_text, partial(screen.run_action, action)
+        # Issue 12: one command per other account (names are the user's config, shown as text).
+        for name in getattr(self.app, "other_accounts", list)():
+            yield f"Switch account: {one_line(name, 40)}", "its own cache and outbox", \
+                partial(self.app.start_account_switch, name)  # type: ignore[attr-defined]
 
     async def discover(self) -> Hits:
         for title, help_text, callback in self._commands():

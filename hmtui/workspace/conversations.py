@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 
 from hmtui.api.models import Conversation, Id, Inbox
 from hmtui.api.paging import Pager
+from hmtui.api.semantics import Owner
 from hmtui.safe_text import one_line
+from hmtui.workspace.queue import filter_by_owner, sort_by_waiting
 
 STATUS_FILTERS: dict[str, bool | None] = {"open": False, "closed": True, "all": None}
 _NUMBER_QUERY = set("0123456789 +-().")
@@ -43,6 +45,26 @@ class ConversationsState:
     items: list[Conversation] = field(default_factory=list)  # loaded, newest first
     pager: Pager[Conversation] | None = None
     loading_more: bool = False
+    # The queue (issue 12): whose conversations show (`owner`, seen from the acting member `me`)
+    # and the order ("newest" as the server lists them, or "waiting": oldest waiter first).
+    owner: Owner = Owner.ALL
+    me: Id | None = None
+    sort: str = "newest"
+
+    @property
+    def arranging(self) -> bool:
+        """The list shows a selection or an order of `items` other than the loaded one."""
+        return self.owner is not Owner.ALL or self.sort != "newest"
+
+    def arranged(self, items: Sequence[Conversation] | None = None) -> list[Conversation]:
+        """`items` (default: the loaded ones) as the list shows them: the owner filter, then the
+        sort. Both keep the loaded order otherwise, so they compose in either order."""
+        shown = list(self.items if items is None else items)
+        if self.owner is not Owner.ALL:
+            shown = filter_by_owner(shown, self.owner, self.me)
+        if self.sort == "waiting":
+            shown = sort_by_waiting(shown)
+        return shown
 
     @property
     def closed(self) -> bool | None:
@@ -61,10 +83,12 @@ class ConversationsState:
 
     @property
     def visible(self) -> list[Conversation]:
-        """What the list shows: the loaded conversations that pass the text filter."""
+        """What the list shows: the loaded conversations that pass the owner and text filters,
+        in the list's order (`n`/`N` and auto-advance walk this)."""
+        arranged = self.arranged()
         if not self.filter_text.strip():
-            return list(self.items)
-        return [c for c in self.items if matches_filter(c, self.filter_text)]
+            return arranged
+        return [c for c in arranged if matches_filter(c, self.filter_text)]
 
     def get(self, conversation_id: Id) -> Conversation | None:
         return next((c for c in self.items if c.id == conversation_id), None)

@@ -85,6 +85,10 @@ class RefreshObserver:
 
     def new_message(self, new: NewMessage) -> None: ...
 
+    def inbound(self, new: NewMessage, on_screen: bool) -> None:
+        """Every new inbound message, the conversation on screen's too (`on_screen`): for the
+        desktop notifications, which decide with the terminal's focus (hmtui.workspace.alerts)."""
+
 
 class RefreshSource(Protocol):
     """The part of `HeymarketClient` the refresher uses."""
@@ -426,11 +430,12 @@ class Refresher:
             # A new inbound message opens and unreads its conversation.
             if conversation_id is not None:
                 self._note(inbox_id, conversation_id, is_open=True, is_unread=True)
+            conv = message.raw.get("conversation")
+            name = conv.get("name") if isinstance(conv, dict) else None
+            new = NewMessage(message, conversation_id, inbox_id, target, name if isinstance(name, str) else None)
+            self.observer.inbound(new, here)
             if not here:
-                conv = message.raw.get("conversation")
-                name = conv.get("name") if isinstance(conv, dict) else None
-                self.observer.new_message(NewMessage(message, conversation_id, inbox_id, target,
-                                                     name if isinstance(name, str) else None))
+                self.observer.new_message(new)
         if result.gap is not None:
             # Some messages may be unseen: look again at what is shown, and recount soon.
             touched_open = True

@@ -19,7 +19,7 @@ import contextlib
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hmtui.api import ApiError, Conversation, HeymarketClient, Id, Inbox, RetryEvent, normalize_phone
 from hmtui.api.limiter import background
@@ -30,10 +30,14 @@ from hmtui.workspace.actions import TriageKeys
 from hmtui.workspace.connection import RETRYING, Connection
 from hmtui.workspace.conversations import STATUS_FILTERS, ConversationsState
 from hmtui.workspace.events import Listener
+from hmtui.workspace.queue_keys import QueueKeys
 from hmtui.workspace.refresh import Cadence, InboxCounts, NewMessage, Refresher, RefreshObserver
 from hmtui.workspace.tasks import Job, Tasks
 from hmtui.workspace.thread import Thread
 from hmtui.workspace.triage import Triage, acting_member
+
+if TYPE_CHECKING:
+    from hmtui.workspace.alerts import Alerts
 
 # How long the list cursor must rest on a row before its thread (or inbox) is fetched.
 PREVIEW_DELAY = 0.15
@@ -47,6 +51,8 @@ class _RefreshEvents(RefreshObserver):
 
     def counts_changed(self, inbox_id: Id, counts: InboxCounts) -> None:
         self.ws.listener.counts_changed(inbox_id, counts)
+        if self.ws.alerts is not None:  # the terminal title's unread count (issue 12)
+            self.ws.alerts.counts_changed()
 
     def inboxes_changed(self, inboxes: Sequence[Inbox]) -> None:
         self.ws._inboxes_arrived(inboxes)
@@ -54,8 +60,12 @@ class _RefreshEvents(RefreshObserver):
     def new_message(self, new: NewMessage) -> None:
         self.ws.listener.new_message(new)
 
+    def inbound(self, new: NewMessage, on_screen: bool) -> None:
+        if self.ws.alerts is not None:  # desktop notifications (issue 12)
+            self.ws.alerts.inbound(new, on_screen)
 
-class Workspace(TriageKeys):
+
+class Workspace(TriageKeys, QueueKeys):
     def __init__(
         self,
         client: HeymarketClient,
@@ -108,6 +118,7 @@ class Workspace(TriageKeys):
         self._refresher: Refresher | None = None
         self._counting = False
         self._last_search = ""
+        self.alerts: Alerts | None = None  # notifications and the title: the app attaches them
 
     # -- what the UI reads ---------------------------------------------------------------------
 
@@ -360,6 +371,7 @@ class Workspace(TriageKeys):
             return
         lists.inbox = inbox
         lists.pager = None
+        self.queue_inbox_selected(inbox)  # its owner choice (issue 12)
         self.listener.inboxes_changed(lists.inboxes, inbox.id)
         self._follow_first = open_first
         self._show_cached_list()
@@ -516,7 +528,8 @@ class Workspace(TriageKeys):
                 unread = [c for c in lists.visible if c.unread]
                 if unread:
                     self.set_current(unread[0] if step > 0 else unread[-1], move_cursor=True)
-                return
+                    return
+                # Its unread ones are hidden by that inbox's owner choice (issue 12): on to the next.
         self.listener.notice("No more unread conversations")
 
     # -- search ----------------------------------------------------------------------------------
@@ -581,6 +594,8 @@ class Workspace(TriageKeys):
         self.client.signer.token()  # keep the JWT fresh even when idle
         with self.loading("refresh", "refreshing…"):
             await self.refresher.cycle(force=force)
+        if self.alerts is not None:
+            self.alerts.flush()  # this cycle's new inbound messages, decided together
         if not self.refresher.started and not self._counting and self.inboxes:
             self.scan_counts()  # the count at start failed or never ran (offline): now
         self.succeeded()
@@ -631,5 +646,7 @@ class Workspace(TriageKeys):
         self._counting = True
         try:
             await self.refresher.start(self.inboxes)
+            if self.alerts is not None:
+                self.alerts.prime_from_feed()  # what the feed started on is backlog (issue 12)
         finally:
             self._counting = False

@@ -27,6 +27,7 @@ from hmtui.safe_text import one_line
 from hmtui.startup import resume_gc
 from hmtui.ui.errors import Guarded
 from hmtui.ui.export import export_path, render_jsonl, render_markdown, write_export
+from hmtui.ui.screens.main_queue import QUEUE_BINDINGS, QueueActions
 from hmtui.ui.screens.main_view import MainView
 from hmtui.ui.screens.picker import PickerScreen
 from hmtui.ui.timefmt import Clock
@@ -43,7 +44,7 @@ NARROW_WIDTH = 100
 _TRIAGE = {"toggle_closed", "toggle_unread", "reassign", "transfer", "copy_number"}
 
 
-class MainScreen(Guarded, Screen[None]):
+class MainScreen(QueueActions, Guarded, Screen[None]):
     BINDINGS = [
         Binding("tab", "app.focus_next", "Next pane", id="app.focus_next", show=False),
         Binding("shift+tab", "app.focus_previous", "Previous pane", id="app.focus_previous", show=False),
@@ -64,6 +65,7 @@ class MainScreen(Guarded, Screen[None]):
         # ctrl+r: refresh (retry now when offline); r too, until the composer takes it.
         Binding("r,ctrl+r", "refresh", "Refresh", id="app.refresh"),
         Binding("ctrl+f", "search", "Search", id="search.open"),
+        *QUEUE_BINDINGS,  # m, w, W (main_queue.py)
     ]
 
     def __init__(self, workspace: Workspace, *, clock: Clock, tz: tzinfo, export_dir: Path | None = None,

@@ -19,6 +19,7 @@ from hmtui.ui.widgets.status_line import AUTH, OFFLINE, OK, RETRYING
 from hmtui.workspace.connection import AUTH as WS_AUTH, OFFLINE as WS_OFFLINE, ONLINE, RETRYING as WS_RETRYING
 from hmtui.workspace.events import Listener
 from hmtui.workspace.refresh import InboxCounts, NewMessage
+from hmtui.ui.screens.main_queue import queue_title
 
 if TYPE_CHECKING:
     from hmtui.ui.screens.main import MainScreen
@@ -76,11 +77,18 @@ class MainView(Listener):
     # -- the list ----------------------------------------------------------------------------
 
     def list_changed(self, items: Sequence[Conversation], keep: Id | None) -> None:
-        self.screen.conversations.set_items(items, keep=keep)
+        lists = self.ws.conversations
+        self.screen.conversations.set_waiting(lists.sort == "waiting")
+        self.screen.conversations.set_items(lists.arranged(items), keep=keep)  # the queue's filter and sort
         self.screen.call_after_refresh(self.fill_list)
 
     def list_extended(self, items: Sequence[Conversation]) -> None:
-        self.screen.conversations.extend(items)
+        lists = self.ws.conversations
+        if lists.arranging:  # a new page may sort anywhere, or be partly filtered out
+            current = self.ws.current
+            self.screen.conversations.set_items(lists.arranged(), keep=current.id if current else None)
+        else:
+            self.screen.conversations.extend(items)
         self.screen.call_after_refresh(self.fill_list)
 
     def fill_list(self) -> None:
@@ -92,6 +100,11 @@ class MainView(Listener):
             self.ws.load_more_conversations()
 
     def list_item_changed(self, conversation: Conversation) -> None:
+        lists = self.ws.conversations
+        if lists.arranging:  # a reassigned one may leave Mine; a reply ends a wait
+            current = self.ws.current
+            self.screen.conversations.set_items(lists.arranged(), keep=current.id if current else None)
+            return
         self.screen.conversations.update_item(conversation)
 
     def list_item_removed(self, conversation_id: Id) -> None:
@@ -113,6 +126,7 @@ class MainView(Listener):
             title.append(one_line(lists.inbox.name or f"inbox {lists.inbox.id}", 30), "bold")
             title.append(" · ")
         title.append(f"{lists.status_filter}", "italic")
+        title.append_text(queue_title(lists))  # " · Mine", " · waiting" (issue 12)
         conversations = self.screen.conversations
         shown, total = len(conversations.items), conversations.total_count
         if conversations.filter_text:

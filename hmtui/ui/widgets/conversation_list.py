@@ -17,6 +17,7 @@ from hmtui.ui.timefmt import relative
 from hmtui.ui.widgets.inbox_sidebar import format_phone
 from hmtui.ui.widgets.virtual_list import Part, VirtualList, fit_cells, parts_strip
 from hmtui.workspace.conversations import matches_filter
+from hmtui.workspace.queue import waiting_label
 
 # Rows re-render (to update relative times) at most this often.
 _TIME_BUCKET_SECONDS = 15
@@ -69,6 +70,7 @@ class ConversationList(VirtualList[Conversation]):
         self._member_names: dict[Id, str] = dict(member_names or {})
         self._filter_text = ""
         self._time_token: int | None = None
+        self._waiting = False  # the waiting sort: rows say "waiting 2h 14m" instead of the time
 
     def item_key(self, item: Conversation) -> Hashable:
         return item.id
@@ -94,6 +96,12 @@ class ConversationList(VirtualList[Conversation]):
             return
         self._set_predicate(lambda conversation: matches_filter(conversation, text))
 
+    def set_waiting(self, on: bool) -> None:
+        """Under the waiting sort a waiting customer's row shows how long they have waited."""
+        if on != self._waiting:
+            self._waiting = on
+            self.clear_render_cache()
+
     # -- time ------------------------------------------------------------------------------
 
     def render_cache_token(self) -> Hashable:
@@ -117,7 +125,8 @@ class ConversationList(VirtualList[Conversation]):
         dim = Style(dim=True) if selected else self.component_color("virtual-list--dim")
         marker: Part = ("▌" if selected else " ", None if strong else self.component_color("virtual-list--accent"))
 
-        when = relative(item.updated, self._clock())
+        waited = waiting_label(item, self._clock()) if self._waiting else None
+        when = waited or relative(item.updated, self._clock())
         right = 1 + cell_len(when) + 1 if when else 1
         room = width - 1 - right
 

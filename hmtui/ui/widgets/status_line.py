@@ -41,8 +41,10 @@ class StatusLine(Guarded, Widget):
         self.retry_at: datetime | None = None
         self.refreshed_at: datetime | None = None
         self._loading: dict[str, str] = {}
+        self.account: str | None = None  # the [accounts.NAME] in use (issue 12); None: unnamed
 
     def on_mount(self) -> None:
+        self.account = getattr(getattr(self.app, "config", None), "account", None)
         # The "retrying in N s" countdown needs to tick; nothing else changes on its own.
         self.set_interval(1.0, self._tick)
 
@@ -78,6 +80,9 @@ class StatusLine(Guarded, Widget):
     def render(self) -> Text:
         mark, label, style = _LOOK.get(self.state, _LOOK[CONNECTING])
         text = Text()
+        if self.account:  # which account this is, first: two terminals may show two accounts
+            text.append(one_line(self.account, 30), "bold")
+            text.append(" · ")
         if self.state in (RETRYING, OFFLINE) and self.retry_at is not None:
             seconds = max(0, round((self.retry_at - self._clock()).total_seconds()))
             label = f"retrying in {seconds} s" if self.state == RETRYING else f"offline · retrying in {seconds} s"
