@@ -190,7 +190,7 @@ async def _help(pilot: Any) -> None:
 async def _offline(pilot: Any) -> None:
     await settle(pilot)
     pilot.app.transport.offline = True
-    await pilot.press("r")
+    await pilot.press("ctrl+r")
     await settle(pilot)
 
 
