@@ -19,7 +19,7 @@ from hmtui.api.send import SendResult
 from hmtui.api.templates import Template
 from hmtui.cache.local_tables import Kind, OutboxEntry
 from hmtui.safe_text import one_line
-from hmtui.ui.send_marks import SendMarks, same_thread
+from hmtui.ui.send_marks import SendMarks, send_state
 from hmtui.workspace.outbox import Outbox, pending_summary
 from hmtui.workspace.tasks import Job
 
@@ -45,8 +45,15 @@ class Replies:
         self.ws = ws
         self.listener = ReplyListener()
         self.marks = SendMarks(on_change=self._changed, on_warning=self._warning)
-        self.outbox = Outbox(ws.client, ws.store, observer=self.marks, configured_member=ws.user_id)
+        self.outbox = Outbox(ws.client, ws.store, observer=self.marks, configured_member=ws.user_id,
+                             clock=self._now)
         self._failed_told: set[str] = set()
+
+    def _now(self) -> float:
+        """When a message is made: the app's clock, but never before the newest message the
+        thread shows (a clock behind the server's would draw a new send above older ones)."""
+        newest = max((m.timestamp or 0.0 for m in self.ws.thread.state.loaded.values()), default=0.0)
+        return max(self.ws.clock().timestamp(), newest + 0.001)
 
     # -- sending -----------------------------------------------------------------------------
 
@@ -66,11 +73,8 @@ class Replies:
         self.listener.send_confirmed(entry, result)
         if result is None:
             return None
+        self._fetch_copies()
         if not result.held:
-            current = self.ws.current
-            if current is not None and same_thread(entry, current.inbox_id or "", current.target or ""):
-                # The server's own copy replaces the mark without waiting for the next refresh.
-                self.ws.run("sent-newer", self.ws.thread.refresh_newer())
             if close_after and expected is not None and self.ws.current is not None \
                     and self.ws.current.id == expected and not self.ws.current.closed:
                 self.ws.toggle_closed(expected=expected)
@@ -81,7 +85,22 @@ class Replies:
         if self.outbox.entry(local_id) is None:
             return None
         self._failed_told.discard(local_id)
-        return self.ws.run("send", self.outbox.retry(local_id), exclusive=False)
+        return self.ws.run("send", self._retry(local_id), exclusive=False)
+
+    async def _retry(self, local_id: str) -> None:
+        await self.outbox.retry(local_id)
+        self._fetch_copies()
+
+    async def _flush(self) -> None:
+        await self.outbox.flush()
+        self._fetch_copies()
+
+    def _fetch_copies(self) -> None:
+        """The current thread shows a confirmed send: fetch the server's own copy now (it replaces
+        the mark) rather than at the next refresh."""
+        key = self.ws.thread.state.key
+        if key is not None and any(send_state(m) == "sent" for m in self.marks.thread(*key).messages()):
+            self.ws.run("sent-newer", self.ws.thread.refresh_newer())
 
     def drop(self, local_id: str) -> bool:
         """`d` on a failed message: gone from the outbox and the thread."""
@@ -110,7 +129,7 @@ class Replies:
         """Send what waits (at start, and when the connection comes back)."""
         if not self.outbox.waiting() or self.ws.tasks.running("outbox-flush"):
             return None
-        return self.ws.run("outbox-flush", self.outbox.flush())
+        return self.ws.run("outbox-flush", self._flush())
 
     def lost_on_quit(self) -> list[OutboxEntry]:
         """What quitting now would lose: unconfirmed messages kept in memory only."""

@@ -74,8 +74,15 @@ class ReplyKeys:
 
     @property
     def composer(self: Any) -> Composer | None:
-        found = self.query(Composer)
-        return found.first() if found else None
+        """The open composer (one retiring is hidden and no longer counts)."""
+        return next((c for c in self.query(Composer) if c.display), None)
+
+    def _retire(self: Any, composer: Composer) -> None:
+        """Take the composer away, its draft kept: hidden at once (it no longer counts as the
+        open one, and a new one may mount beside it), removed after the next frame."""
+        composer.save_draft_now()
+        composer.display = False
+        self.call_after_refresh(composer.remove)
 
     async def action_compose(self: Any, kind: str) -> None:
         ws = self.workspace
@@ -93,10 +100,10 @@ class ReplyKeys:
             existing.focus_input()
             return
         if existing is not None:
-            await existing.remove()  # another conversation's: its unmount saves its draft
+            self._retire(existing)  # another conversation's: its draft is kept
         replies = ws.replies
         composer = Composer(
-            key, name=conversation.display_name, kind="note" if kind == "note" else "reply",
+            key, id=None, name=conversation.display_name, kind="note" if kind == "note" else "reply",
             draft=ws.store.draft(key.inbox_id, key.target), save_draft=self._save_draft,
             templates=replies.templates, tokens=contact_tokens(conversation.name, conversation.target),
         )
@@ -114,7 +121,7 @@ class ReplyKeys:
         composer = self.composer
         if composer is not None and _key_of(conversation) != composer.key:
             had_focus = composer.has_focus_within
-            composer.remove()
+            self._retire(composer)
             if had_focus:
                 self.thread.focus()
         self.workspace.replies.drafts_changed()
@@ -129,9 +136,9 @@ class ReplyKeys:
                                     expected=expected)
         self.workspace.replies.drafts_changed()
 
-    async def on_composer_left(self: Any, event: Composer.Left) -> None:
+    def on_composer_left(self: Any, event: Composer.Left) -> None:
         event.stop()
-        await event.composer.remove()
+        self._retire(event.composer)
         self.thread.focus()
         self.workspace.replies.drafts_changed()
 
