@@ -223,3 +223,42 @@ async def test_quitting_with_unsent_messages_and_no_cache_asks_first(server) -> 
         await pilot.press("G", "enter")  # "Quit and lose them"
         await settle(pilot)
     assert app.return_code == 0
+
+
+# -- in a real terminal ---------------------------------------------------------------------------
+
+
+def test_a_reply_typed_in_a_real_terminal_is_sent_once_and_marked_sent(server, isolated_env, profile) -> None:
+    import time
+
+    from conftest import env_for
+    from fuzz_keys import Terminal
+
+    env = env_for(server, isolated_env)
+    term = Terminal([], env)
+    try:
+        assert term.wait_for("@Priya Raman"), term.diagnose(env)
+        mark = len(term.output)
+        term.write(b"r")
+        assert term.wait_for("Reply to", start=mark), term.diagnose(env)
+        term.write(b"typed in a pty")
+        assert term.wait_for("typed in a pty", start=mark), term.diagnose(env)
+        mark = len(term.output)
+        term.write(b"\r")
+        end = time.monotonic() + 60  # only stops a hung test; the wait is on the request
+        while not sends(server) and time.monotonic() < end:
+            term.read(0.2)
+        # The live backend accepts a text as "queued" (not yet delivered): the mark says so.
+        assert term.wait_for("sent" if profile == "tidy" else "queued", start=mark), term.diagnose(env)
+        term.write(b"\x1b")  # leave the composer
+        term.pump(0.3)
+        term.write(b"q")
+        assert term.wait_exit() == 0, term.diagnose(env)
+        assert "Traceback" not in term.text() and "Unexpected error" not in term.text()
+    finally:
+        term.close()
+    [body] = sends(server)
+    assert body["text"] == "typed in a pty"
+    created = [m for m in server.data.messages_for(body["inbox_id"], body["phone_number"])
+               if m.get("local_id") == body["local_id"]]
+    assert len(created) == 1
