@@ -198,6 +198,13 @@ async def _offline(pilot: Any) -> None:
 async def _type(pilot: Any, text: str) -> None:
     for ch in text:
         await pilot.press("space" if ch == " " else ch)
+    # Deterministic pictures: the draft saved now (its ✎ drawn), not after its real-time debounce,
+    # and the text cursor not blinking.
+    composer = pilot.app.screen_stack[0].composer
+    if composer is not None:
+        composer.save_draft_now()
+        for area in composer.query("TextArea"):
+            area.cursor_blink = False
 
 
 async def _reply(pilot: Any) -> None:
