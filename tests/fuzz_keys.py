@@ -3,8 +3,9 @@
 `burst(app, keys)` posts every key at once, as one read from the terminal delivers a paste or
 keys that piled up while the app was busy (`pilot.press` instead waits for the app between keys).
 `Terminal` runs hmtui in a pseudo-terminal and writes bytes to it, so the real driver parses them.
-`key_stream(seed)` makes the fuzz's random streams, and `TriageLedger` says which triage requests
-a stream may cause.
+`key_stream(seed)` makes the fuzz's random streams, `TriageLedger` says which triage requests
+a stream may cause, and `SendLedger` which messages it may send (`r`/`i` open the composer: the keys
+after them are text, `enter` there sends).
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ async def drain(pilot: Any, app: Any, *, turns: int = 400) -> None:
 TERMINAL_BYTES = {
     "enter": b"\r", "escape": b"\x1b", "tab": b"\t", "shift+tab": b"\x1b[Z", "up": b"\x1b[A",
     "down": b"\x1b[B", "right": b"\x1b[C", "left": b"\x1b[D", "home": b"\x1b[H", "end": b"\x1b[F",
-    "pageup": b"\x1b[5~", "pagedown": b"\x1b[6~", "ctrl+p": b"\x10", "ctrl+f": b"\x06",
+    "pageup": b"\x1b[5~", "pagedown": b"\x1b[6~", "ctrl+p": b"\x10", "ctrl+f": b"\x06", "ctrl+r": b"\x12",
     "backspace": b"\x7f", "space": b" ", "slash": b"/", "question_mark": b"?",
 }
 
@@ -184,12 +185,20 @@ class Terminal:
 # Every key bound in the app's main screen, lists, thread and modals (q aside: it ends a stream).
 BOUND_KEYS = [
     "j", "k", "up", "down", "g", "G", "home", "end", "pageup", "pagedown", "enter", "escape",
-    "tab", "shift+tab", "slash", "n", "N", "1", "2", "3", "c", "u", "a", "t", "y", "o", "e", "r",
+    "tab", "shift+tab", "slash", "n", "N", "1", "2", "3", "c", "u", "a", "t", "y", "o", "e", "ctrl+r",
     "ctrl+f", "question_mark", "ctrl+p", "space", "backspace", "left", "right",
 ]
 BOUND_KEYS += ["m", "w", "W"]  # issue 12's queue keys (hmtui/ui/screens/main_queue.py)
 # Typed as text after "/" in one burst: never `q` (it quits where no input takes it).
 TEXT = "abcdefghijklmnoprstuvwxyz0123456789 "
+# `r` and `i` open the composer (issue 9) only in a compose step: [r|i, text..., (enter), escape].
+# Its text has no key that would act if the composer did not open (no current conversation, a
+# group, a modal on top): no triage key, no r/i, no q.
+COMPOSE_KEYS = ("r", "i")
+COMPOSE_TEXT = "bdefghjklmnopsvwxyz0123456789 "
+# Single letters typed where no input is: not r/i (they would open the composer and make the
+# keys after them text, with an enter that sends), never q.
+LETTERS = "abcdefghjklmnopstuvwxyz"
 TRIAGE_KEYS = {"c": ("close", "open"), "u": ("read", "unread"), "a": ("reassign",), "t": ("transfer",)}
 TRIAGE_PATHS = {f"/v1/conversations/{kind}": key for key, kinds in TRIAGE_KEYS.items() for kind in kinds}
 
@@ -201,6 +210,8 @@ class Step:
     keys: list[str]
     gap: float = 0.0  # seconds, in the pty run only
     text: bool = False  # the keys after the first are text for an input the first one opens
+    compose: str | None = None  # a compose step: the text typed (its last keys: [enter,] escape)
+    sends: bool = False  # a compose step that ends with enter
 
 
 @dataclass
@@ -225,8 +236,14 @@ def key_stream(seed: int, *, length: int = 30) -> KeyStream:
         gap = rng.choice([0.0, 0.0, 0.01, 0.03, 0.05, 0.12])
         if roll < 0.55:
             steps.append(Step([rng.choice(BOUND_KEYS)], gap))
-        elif roll < 0.7:
-            steps.append(Step([rng.choice("abcdefghijklmnoprstuvwxyz")], gap))
+        elif roll < 0.66:
+            steps.append(Step([rng.choice(LETTERS)], gap))
+        elif roll < 0.72:  # a reply or a note: text, sent (enter) or not, then escape leaves
+            text = "".join(rng.choice(COMPOSE_TEXT) for _ in range(rng.randint(1, 10)))
+            sends = rng.random() < 0.6
+            keys = [rng.choice(COMPOSE_KEYS), *("space" if ch == " " else ch for ch in text),
+                    *(["enter"] if sends else []), "escape"]
+            steps.append(Step(keys, gap, text=True, compose=text, sends=sends))
         elif roll < 0.85:  # a burst of bound keys, as if they piled up
             steps.append(Step([rng.choice(BOUND_KEYS) for _ in range(rng.randint(2, 6))], gap))
         else:  # "/" and text, pasted
@@ -270,4 +287,36 @@ class TriageLedger:
         for key, count in acted.items():
             if count > self.meant[key] + self.palettes:
                 problems.append(f"{count} {key!r} actions for {self.meant[key]} {key!r} keys")
+        return problems
+
+
+SEND_PATH = "/v1/message/send"
+
+
+class SendLedger:
+    """Which messages (POST /v1/message/send) a stream may send: one per compose step that ended
+    with enter (retries of one message share its `local_id`), each carrying the text that step
+    typed (a draft kept from an earlier compose step of the same conversation may come with it),
+    and a private note only if an `i` step was typed."""
+
+    def __init__(self, stream: KeyStream) -> None:
+        steps = [s for s in stream.steps if s.compose is not None]
+        self.texts = [" ".join(s.compose.split()) for s in steps if s.sends and s.compose.strip()]
+        self.notes = any(s.keys[0] == "i" for s in steps)
+
+    def problems(self, requests: Sequence[Any]) -> list[str]:
+        problems: list[str] = []
+        sent: dict[str, str] = {}
+        for request in requests:
+            if request.method != "POST" or request.path != SEND_PATH:
+                continue
+            body = request.body if isinstance(request.body, dict) else {}
+            text = " ".join(str(body.get("text", "")).split())
+            if not any(t in text for t in self.texts):
+                problems.append(f"a send of {text!r} that no compose step typed")
+            if body.get("private") and not self.notes:
+                problems.append("a private note with no i key in the stream")
+            sent.setdefault(str(body.get("local_id")), text)
+        if len(sent) > len(self.texts):
+            problems.append(f"{len(sent)} messages sent for {len(self.texts)} compose steps that sent")
         return problems

@@ -415,7 +415,7 @@ async def test_refresh_appends_new_messages_and_toasts_other_conversations(serve
         server.add_message(opened.inbox_id, opened.target, "a brand new message here")
         elsewhere = next(c for c in server.data.conversations if c["inbox"] == server.data.inboxes[2]["id"])
         server.add_message(elsewhere["inbox"], elsewhere["target"], "hello from elsewhere")
-        await pilot.press("r")
+        await pilot.press("ctrl+r")
         await settle(pilot)
         assert thread.message_count == count + 1
         assert thread.messages()[-1].text == "a brand new message here"
@@ -431,7 +431,7 @@ async def test_refresh_when_scrolled_up_keeps_the_view_and_hints(server) -> None
         before = screen_text(thread)
         server.add_message(LONG_THREAD_INBOX, LONG_THREAD_TARGET, "one")
         server.add_message(LONG_THREAD_INBOX, LONG_THREAD_TARGET, "two")
-        await pilot.press("r")
+        await pilot.press("ctrl+r")
         await settle(pilot)
         after = screen_text(thread)
         assert any("2 new ↓" in line for line in after)
@@ -499,7 +499,7 @@ async def test_open_link_opens_only_http_urls(server, monkeypatch) -> None:
             raw = server.add_message(LONG_THREAD_INBOX, LONG_THREAD_TARGET, text)
             raw["media"], raw["link_url"] = media, link
             added[text] = raw["id"]
-        await pilot.press("r")
+        await pilot.press("ctrl+r")
         await settle(pilot)
         outcome = {}
         for text, message_id in added.items():
@@ -643,7 +643,7 @@ async def test_a_refresh_lifts_a_conversation_with_a_new_message_to_the_top(serv
         before = [c.id for c in conversations.items]
         lifted = conversations.items[5]
         server.add_message(lifted.inbox_id, lifted.target, "lifted to the top by this")
-        await pilot.press("r")
+        await pilot.press("ctrl+r")
         await settle(pilot)
         assert [c.id for c in conversations.items] == [lifted.id] + [i for i in before if i != lifted.id]
         assert conversations.highlighted.id == before[0]  # the cursor stays on what it was on
@@ -684,9 +684,9 @@ async def test_offline_shows_in_the_status_line_once_and_keeps_the_screen(server
         screen, _, conversations, _ = widgets(app)
         shown = [c.id for c in conversations.items]
         server.stop()
-        await pilot.press("r")
+        await pilot.press("ctrl+r")
         await settle(pilot)
-        await pilot.press("r")
+        await pilot.press("ctrl+r")
         await settle(pilot)
         assert screen.status.state == "offline"
         assert "offline" in screen.status.describe()

@@ -72,7 +72,7 @@ async def test_the_status_line_counts_down_retrying_in_n_s(server) -> None:
     async with running(server, clock=clock, **options) as (app, pilot):
         screen = app.main
         server.stop()
-        await pilot.press("r")
+        await pilot.press("ctrl+r")
         await wait_until(pilot, lambda: gate.delays, "the first retry's wait")
         delay = gate.delays[0]
         assert 8 <= delay <= 16  # equal jitter: half of the 16 s ceiling, plus up to half again
@@ -95,7 +95,7 @@ async def test_actions_know_at_the_first_failed_connect(server) -> None:
         first = conversations.items[0]
         counts = sidebar.counts(first_inbox(server))
         server.stop()
-        await pilot.press("r")
+        await pilot.press("ctrl+r")
         await wait_until(pilot, lambda: gate.delays, "the first failed connect")
         assert len(gate.delays) == 1  # one try has failed; the client has more to go
         await pilot.press("c")

@@ -76,7 +76,7 @@ async def test_o_without_a_browser_says_so_and_copies_the_link(server, monkeypat
         screen = app.main
         raw = server.add_message(screen.workspace.current.inbox_id, screen.workspace.current.target, "see this")
         raw["link_url"] = "https://example.com/look"
-        await pilot.press("r")
+        await pilot.press("ctrl+r")
         await settle(pilot)
         screen.thread.scroll_to_message(raw["id"])
         await pilot.press("o")

@@ -1,4 +1,4 @@
-"""Drawing this client's sends in the thread (`hmtui.ui.send_marks`): states, labels, and the
+"""Drawing this client's sends in the thread (`hmtui.workspace.send_marks`): states, labels, and the
 de-duplication against what a refresh brings back (by local_id, then by id)."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from hmtui.api.models import Message, MessageKind
 from hmtui.api.send import SendResult
 from hmtui.cache.local_tables import OutboxEntry
-from hmtui.ui.send_marks import LocalSends, SendMarks, dedupe, local_id_of, local_message, send_label, send_state
+from hmtui.workspace.send_marks import LocalSends, SendMarks, dedupe, local_id_of, local_message, send_label, send_state
 
 T0 = 1_764_000_000.0
 

@@ -85,15 +85,15 @@ async def test_a_new_message_elsewhere_toasts_once_not_on_every_refresh(server) 
     async with running(server) as (app, pilot):
         elsewhere = next(c for c in server.data.conversations if c["inbox"] == server.data.inboxes[2]["id"])
         server.add_message(elsewhere["inbox"], elsewhere["target"], "hello from elsewhere")
-        await pilot.press("r")
+        await pilot.press("ctrl+r")
         await settle(pilot)
         assert len(toasts(app, "New message from")) == 1
         for _ in range(2):  # nothing new arrives: no new toast
-            await pilot.press("r")
+            await pilot.press("ctrl+r")
             await settle(pilot)
         assert len(toasts(app, "New message from")) == 1
         server.add_message(elsewhere["inbox"], elsewhere["target"], "and a second one")
-        await pilot.press("r")
+        await pilot.press("ctrl+r")
         await settle(pilot)
         assert len(toasts(app, "New message from")) == 2
 

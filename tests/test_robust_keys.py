@@ -371,7 +371,7 @@ def test_pty_debug_log_lines_go_to_the_file_not_over_the_screen(server, terminal
     try:
         assert term.wait_for("@Priya Raman"), term.diagnose(terminal_env)
         start = len(server.requests)
-        term.write(b"r")  # a refresh: requests, so log lines
+        term.write(b"\x12")  # ctrl+r, a refresh: requests, so log lines
         term.pump(0.1)
         for _ in range(200):
             if len(server.requests) > start + 2:

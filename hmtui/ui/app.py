@@ -45,7 +45,8 @@ class HmtuiApp(DailyApp, Guarded, App[int]):
     COMMANDS = App.COMMANDS | {lambda: _commands_provider()}
     BINDINGS = [
         Binding("q", "quit", "Quit", id="app.quit"),
-        Binding("question_mark", "help", "Help", id="app.help"),
+        # f1 too: inside the composer ? is text, f1 still opens the help.
+        Binding("question_mark,f1", "help", "Help", id="app.help"),
         Binding("ctrl+p", "command_palette", "Commands", id="app.commands", show=False),
     ]
 
@@ -65,6 +66,11 @@ class HmtuiApp(DailyApp, Guarded, App[int]):
         store: Store | None = None,
         reraise: bool = False,
     ) -> None:
+        # Before the driver starts (it makes its key parser once): alt+enter from a terminal
+        # (ESC CR) must be a newline in the composer, never enter, which would send.
+        from hmtui.ui import alt_enter
+
+        alt_enter.install()
         super().__init__()
         self.client = client
         self.config = config or Config()
@@ -268,15 +274,31 @@ class HmtuiApp(DailyApp, Guarded, App[int]):
         self.open_url(url)
         return True
 
+    async def action_quit(self) -> None:
+        # Unsent messages that live only in memory (--no-cache): the main screen asks first.
+        main = self.screen_stack[0] if self.screen_stack else None
+        confirm = getattr(main, "confirm_quit", None)
+        if confirm is None or confirm(self.exit):
+            self.exit()
+
     def action_help(self) -> None:
         sections = [
             ("Everywhere", _bindings(self.BINDINGS) + _bindings(MainScreen.BINDINGS)),
             ("Inbox sidebar", _bindings(InboxSidebar.BINDINGS)),
             ("Conversation list", _bindings(ConversationList.BINDINGS)),
             ("Thread", _bindings(ThreadView.BINDINGS)),
+            *_reply_sections(),
         ]
         # Textual keeps the keymap private; the help shows the keys as remapped.
         self.push_screen(HelpScreen(sections, dict(self._keymap)))
+
+
+def _reply_sections() -> list[tuple[str, list[Binding]]]:
+    from hmtui.ui.screens.templates import TemplatePicker
+    from hmtui.ui.widgets.composer import Composer
+
+    return [("Composer (r reply, i note)", _bindings(Composer.BINDINGS)),
+            ("Template picker (ctrl+t)", _bindings(TemplatePicker.BINDINGS))]
 
 
 def _commands_provider() -> type:

@@ -68,6 +68,7 @@ def make_app(server: FakeHeymarket, *, attempts: int = 2, config: Config | None 
                    refresh_interval=0, **kw)
     app.preview_delay = 0.0
     app.transport = transport
+    app.fake_server = server  # a scene may make the fake refuse a send (hmtui/fake/sending.py)
     # A toast expires by the wall clock, not the frozen one: in a picture it stays, however long
     # the machine took to get there.
     notify = app.notify
@@ -190,7 +191,51 @@ async def _help(pilot: Any) -> None:
 async def _offline(pilot: Any) -> None:
     await settle(pilot)
     pilot.app.transport.offline = True
+    await pilot.press("ctrl+r")
+    await settle(pilot)
+
+
+async def _type(pilot: Any, text: str) -> None:
+    for ch in text:
+        await pilot.press("space" if ch == " " else ch)
+    # Deterministic pictures: the draft saved now (its ✎ drawn), not after its real-time debounce,
+    # and the text cursor not blinking.
+    composer = pilot.app.screen_stack[0].composer
+    if composer is not None:
+        composer.save_draft_now()
+        for area in composer.query("TextArea"):
+            area.cursor_blink = False
+
+
+async def _reply(pilot: Any) -> None:
+    """The composer open under the thread, a reply half-typed (issue 9)."""
+    await settle(pilot)
     await pilot.press("r")
+    await settle(pilot)
+    await _type(pilot, "Hi Margaret, your order shipped this morning: tracking NW-192432")
+    await settle(pilot)
+
+
+async def _note(pilot: Any) -> None:
+    """A private note being written: drawn distinctly, the customer never sees it."""
+    await settle(pilot)
+    await pilot.press("i")
+    await settle(pilot)
+    await _type(pilot, "VIP customer, second late order this month: offer free shipping")
+    await settle(pilot)
+
+
+async def _failed_send(pilot: Any) -> None:
+    """A reply the server refused: it stays in the thread, marked with the server's reason."""
+    await settle(pilot)
+    current = pilot.app.workspace.current
+    pilot.app.fake_server.sender.opted_out.add(current.target)  # tidy answers it with a 400
+    await pilot.press("r")
+    await settle(pilot)
+    await _type(pilot, "Your refund is on its way")
+    await pilot.press("enter")
+    await settle(pilot)
+    await pilot.press("escape")  # back in the thread, on the failed message: enter retries, d deletes
     await settle(pilot)
 
 
@@ -208,6 +253,9 @@ SCENES = [
     Scene("help", (150, 42), _help),
     Scene("narrow", (90, 36), _main),
     Scene("offline", (150, 42), _offline),
+    Scene("reply", (150, 42), _reply),
+    Scene("note", (150, 42), _note),
+    Scene("failed-send", (150, 42), _failed_send),
 ]
 
 

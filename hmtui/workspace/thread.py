@@ -205,7 +205,7 @@ class Thread:
         state.loaded = {}
         state.view_oldest = None
         state.add(messages)
-        ws.listener.thread_reset(messages, conversation.display_name, at_start)
+        ws.listener.thread_reset(ws.replies.merged(messages), conversation.display_name, at_start)
         if state.find_query:
             self.set_find("")  # a find belongs to the thread it was made in
         self._jump_if_pending()
@@ -218,7 +218,10 @@ class Thread:
 
     def _append(self, newer: Sequence[Message]) -> None:
         fresh = self.state.add(newer)
-        if fresh:
+        key = self.state.key
+        if fresh and key is not None and self.ws.replies.has_marks(*key):
+            self.ws.replies.redraw()  # the server's copy of a send replaces its mark
+        elif fresh:
             self.ws.listener.thread_appended(newer)
 
     def prepend_batch(self, older: Sequence[Message], *, at_start: bool) -> int:

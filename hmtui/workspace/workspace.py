@@ -32,6 +32,7 @@ from hmtui.workspace.conversations import STATUS_FILTERS, ConversationsState
 from hmtui.workspace.events import Listener
 from hmtui.workspace.queue_keys import QueueKeys
 from hmtui.workspace.refresh import Cadence, InboxCounts, NewMessage, Refresher, RefreshObserver
+from hmtui.workspace.replies import Replies
 from hmtui.workspace.tasks import Job, Tasks
 from hmtui.workspace.thread import Thread
 from hmtui.workspace.triage import Triage, acting_member
@@ -105,6 +106,7 @@ class Workspace(TriageKeys, QueueKeys):
         self.conversations = ConversationsState()
         self.thread = Thread(self)
         self.triage = Triage(self)
+        self.replies = Replies(self)  # the outbox, its marks, drafts, templates (issue 9)
         self.team: Team | None = None
         self.member_names: dict[Id, str] = {}
         self.refreshed_at: datetime | None = None
@@ -166,8 +168,11 @@ class Workspace(TriageKeys, QueueKeys):
             self.listener.notice(verdict.notice, severity="warning", title="Offline", timeout=8)
 
     def succeeded(self) -> None:
+        was = self.connection.state
         self.connection.succeeded()
         self.thread.state.older_paused_until = 0.0
+        if was != self.connection.state:  # connected at start, or the connection came back
+            self.replies.flush()
 
     def _job_done(self) -> None:
         # A job that ended without an error had every request answered: a retry it went
@@ -198,6 +203,7 @@ class Workspace(TriageKeys, QueueKeys):
     def start(self, *, wait_for_frame: bool = False) -> None:
         """What the cache knew goes out at once (inboxes, list and thread); the server
         revalidates it. With `wait_for_frame`, network work waits for `frame_painted()`."""
+        self.replies.restore()
         cached = self.store.inboxes()
         if not cached or not wait_for_frame:
             self.ready.set()

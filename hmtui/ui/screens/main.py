@@ -28,6 +28,7 @@ from hmtui.startup import resume_gc
 from hmtui.ui.errors import Guarded
 from hmtui.ui.export import export_path, render_jsonl, render_markdown, write_export
 from hmtui.ui.screens.main_queue import QUEUE_BINDINGS, QueueActions
+from hmtui.ui.screens.main_reply import ReplyKeys
 from hmtui.ui.screens.main_view import MainView
 from hmtui.ui.screens.picker import PickerScreen
 from hmtui.ui.timefmt import Clock
@@ -44,7 +45,7 @@ NARROW_WIDTH = 100
 _TRIAGE = {"toggle_closed", "toggle_unread", "reassign", "transfer", "copy_number"}
 
 
-class MainScreen(QueueActions, Guarded, Screen[None]):
+class MainScreen(QueueActions, ReplyKeys, Guarded, Screen[None]):
     BINDINGS = [
         Binding("tab", "app.focus_next", "Next pane", id="app.focus_next", show=False),
         Binding("shift+tab", "app.focus_previous", "Previous pane", id="app.focus_previous", show=False),
@@ -62,8 +63,10 @@ class MainScreen(QueueActions, Guarded, Screen[None]):
         Binding("y", "copy_number", "Copy №", id="conversation.copy_number"),
         Binding("o", "open_link", "Open link", id="thread.open_link"),
         Binding("e", "export", "Export", id="thread.export"),
-        # ctrl+r: refresh (retry now when offline); r too, until the composer takes it.
-        Binding("r,ctrl+r", "refresh", "Refresh", id="app.refresh"),
+        # ctrl+r: refresh (retry now when offline); r replies, i writes a private note (main_reply.py).
+        Binding("ctrl+r", "refresh", "Refresh", id="app.refresh"),
+        Binding("r", "compose('reply')", "Reply", id="conversation.reply"),
+        Binding("i", "compose('note')", "Note", id="conversation.note"),
         Binding("ctrl+f", "search", "Search", id="search.open"),
         *QUEUE_BINDINGS,  # m, w, W (main_queue.py)
     ]

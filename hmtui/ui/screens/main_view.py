@@ -141,6 +141,7 @@ class MainView(Listener):
     def current_changed(self, conversation: Conversation | None) -> None:
         self.screen.query_one("#thread-title", Static).update(thread_title(conversation, self.ws.member_names))
         self.screen.refresh_bindings()
+        self.screen.reply_current_changed(conversation)  # a composer for another one goes (main_reply.py)
 
     def focus_thread(self) -> None:
         self.screen.thread.focus()

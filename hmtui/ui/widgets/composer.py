@@ -19,6 +19,8 @@ from textual.app import ComposeResult, SuspendNotSupported
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
+from textual.geometry import Region
+from textual.strip import Strip
 from textual.timer import Timer
 from textual.widgets import Static, TextArea
 
@@ -50,6 +52,14 @@ class SaveDraft(Protocol):
 class ComposerInput(TextArea):
     """The text itself. Its own `ctrl+e` (end of line) gives way to the composer's priority
     bindings; `end` still moves to the end of the line."""
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # Removed while a frame was under way (the composer leaves on escape, or when the
+        # conversation changes): Textual has dropped its component styles, and TextArea's
+        # render would raise KeyError('text-area--gutter'). Nothing of it is shown any more.
+        if not self._component_styles or not self.is_attached:
+            return [Strip.blank(crop.width)] * crop.height
+        return super().render_lines(crop)
 
 
 class Composer(Guarded, Vertical):

@@ -71,6 +71,7 @@ class ConversationList(VirtualList[Conversation]):
         self._filter_text = ""
         self._time_token: int | None = None
         self._waiting = False  # the waiting sort: rows say "waiting 2h 14m" instead of the time
+        self._drafts: set[str] = set()  # targets with a draft: ✎ (issue 9)
 
     def item_key(self, item: Conversation) -> Hashable:
         return item.id
@@ -81,6 +82,12 @@ class ConversationList(VirtualList[Conversation]):
         """Names for the `@Name` badge of assigned conversations, by member id."""
         self._member_names = dict(names)
         self.clear_render_cache()
+
+    def set_drafts(self, targets: set[str]) -> None:
+        """The targets of this inbox that have a draft (drawn with ✎)."""
+        if targets != self._drafts:
+            self._drafts = set(targets)
+            self.clear_render_cache()
 
     @property
     def filter_text(self) -> str:
@@ -131,6 +138,8 @@ class ConversationList(VirtualList[Conversation]):
         room = width - 1 - right
 
         badges: list[Part] = []
+        if item.target in self._drafts:
+            badges.append(("✎", accent))
         if item.unread:
             badges.append(("●", accent))
         if item.closed:

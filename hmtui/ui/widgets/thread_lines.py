@@ -21,6 +21,7 @@ from hmtui.api.models import Id, Message
 from hmtui.api.semantics import MessageKind
 from hmtui.cells import cell_len
 from hmtui.safe_text import one_line
+from hmtui.workspace.send_marks import send_label
 from hmtui.ui.widgets.thread_layout import (
     BODY as _BODY,
     ERROR as _ERROR,
@@ -206,6 +207,10 @@ class ThreadLines:
                 text.append("✗ " + one_line(status, 40), self._style("thread-view--failed"))
             else:
                 text.append(one_line(status, 40), meta)
+        mark = send_label(message)
+        if mark is not None and kind is MessageKind.NOTE:  # a note has no status: its send's mark
+            text.append(" · ", meta)
+            text.append(one_line(mark, 80), self._style("thread-view--failed") if mark.startswith("✗") else meta)
         return text
 
     def _now(self) -> datetime | None:

@@ -46,6 +46,9 @@ class ThreadView(ThreadLines, ThreadMotion, Guarded, ScrollView, can_focus=True)
         Binding("G,end", "newest", "Newest", id="thread.newest"),
         Binding("pageup", "page_up", "Page up", id="thread.page_up", show=False),
         Binding("pagedown", "page_down", "Page down", id="thread.page_down", show=False),
+        # On a message that failed to send (the screen's main_reply.py acts; elsewhere nothing).
+        Binding("enter", "screen.retry_send", "Retry send", id="thread.retry_send", show=False),
+        Binding("d", "screen.delete_send", "Delete unsent", id="thread.delete_send", show=False),
     ]
 
     ALLOW_SELECT = False  # lines are drawn per row; mouse clicks select messages instead
