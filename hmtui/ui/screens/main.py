@@ -26,6 +26,7 @@ from hmtui.api.paging import Pager
 from hmtui.safe_text import one_line
 from hmtui.ui.errors import Guarded
 from hmtui.ui.export import export_path, render_jsonl, render_markdown, write_export
+from hmtui.ui.screens.main_history import HistoryKeys
 from hmtui.ui.screens.main_view import MainView
 from hmtui.ui.screens.picker import PickerScreen
 from hmtui.ui.timefmt import Clock
@@ -42,7 +43,7 @@ NARROW_WIDTH = 100
 _TRIAGE = {"toggle_closed", "toggle_unread", "reassign", "transfer", "copy_number"}
 
 
-class MainScreen(Guarded, Screen[None]):
+class MainScreen(HistoryKeys, Guarded, Screen[None]):
     BINDINGS = [
         Binding("tab", "app.focus_next", "Next pane", id="app.focus_next", show=False),
         Binding("shift+tab", "app.focus_previous", "Previous pane", id="app.focus_previous", show=False),
@@ -63,6 +64,7 @@ class MainScreen(Guarded, Screen[None]):
         # ctrl+r: refresh (retry now when offline); r too, until the composer takes it.
         Binding("r,ctrl+r", "refresh", "Refresh", id="app.refresh"),
         Binding("ctrl+f", "search", "Search", id="search.open"),
+        Binding("ctrl+g", "load_all", "Whole history", id="thread.load_all"),
     ]
 
     def __init__(self, workspace: Workspace, *, clock: Clock, tz: tzinfo, export_dir: Path | None = None,
@@ -226,11 +228,13 @@ class MainScreen(Guarded, Screen[None]):
     @on(ThreadView.NearTop)
     def _near_top(self, event: ThreadView.NearTop) -> None:
         event.stop()
-        self.workspace.thread.near_top()
+        self.workspace.thread.near_top(pressed=event.pressed)
 
     # -- moving and filtering ---------------------------------------------------------------------
 
     def action_back(self) -> None:
+        if self.stop_history():
+            return
         focused = self.focused
         if focused is self.query_one("#filter", Input):
             self._close_filter(clear=True)
@@ -361,7 +365,7 @@ class MainScreen(Guarded, Screen[None]):
     # -- actions on the current conversation -----------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in _TRIAGE or action in {"open_link", "export"}:
+        if action in _TRIAGE or action in {"open_link", "export", "load_all"}:
             return True if self.workspace.current is not None or self.workspace.preview_pending else None
         return True
 

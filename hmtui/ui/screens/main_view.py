@@ -145,6 +145,12 @@ class MainView(Listener):
     def thread_loading_older(self, loading: bool) -> None:
         self.screen.thread.set_loading_older(loading)
 
+    def thread_show_oldest(self) -> None:
+        self.screen.thread.show_oldest()
+
+    def history_progress(self, label: str | None) -> None:
+        self.loading("history", label)
+
     def find_changed(self, query: str) -> None:
         self.screen.thread.set_highlight(query or None)
         find = self.screen.query_one("#find", Input)
@@ -166,6 +172,10 @@ class MainView(Listener):
         if label is None:
             status.stop(key)
         else:
+            if key == "find" and "loaded history" in label:  # only part was searched: offer the rest
+                from hmtui.ui.screens.main_history import LOAD_ALL_HINT
+
+                label = f"{label} · {LOAD_ALL_HINT}"
             status.start(key, label)
 
     def connection_changed(self) -> None:
