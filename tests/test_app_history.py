@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from hmtui.fake import HUGE_THREAD_INBOX as INBOX, HUGE_THREAD_TARGET as TARGET, FakeHeymarket
+from hmtui.ui.widgets.key_footer import KeyFooter
 from hmtui.ui.widgets.status_line import StatusLine
 from hmtui.ui.widgets.thread_view import ThreadView
 
@@ -24,6 +25,12 @@ def huge(make_server: Callable[..., FakeHeymarket]) -> Iterator[FakeHeymarket]:
     server.data.add_huge_thread(count=SIZE)
     with server:
         yield server
+
+
+async def settle_footer(pilot) -> None:
+    """Let the footer repaint (a held request keeps the app from settling)."""
+    for _ in range(3):
+        await pilot.pause()
 
 
 def oldest_id(server: FakeHeymarket) -> object:
@@ -58,7 +65,7 @@ async def test_ctrl_g_loads_the_whole_history_shows_progress_and_lands_on_the_fi
         assert view.message_count == SIZE
         assert view.selected_message.id == oldest_id(huge)  # landed on the first message
         assert view.scroll_offset.y == 0
-        assert seen and all("esc: stop" in label for label in seen)
+        assert seen
         assert any(f"of about" in label and "requests" in label for label in seen), seen
         assert "history" not in " ".join(app.screen.query_one(StatusLine).loading)
         requests = huge.counts[REQUESTS] - before
@@ -91,6 +98,8 @@ async def test_escape_stops_the_load_and_keeps_what_came(huge) -> None:
         transport.hold("/v1/messages")
         await pilot.press("ctrl+g")
         await wait_until(pilot, lambda: transport.waiting, "the first older page on its way")
+        await settle_footer(pilot)
+        assert "esc Stop loading" in app.screen.query_one(KeyFooter).render_line(0).text  # how to stop it
         await pilot.press("escape")
         transport.release("/v1/messages")
         await wait_until(pilot, lambda: not state.loading_all, "the load stopped")

@@ -33,11 +33,12 @@ def estimate_total(loaded: int, newest: float | None, oldest: float | None, star
 
 
 def progress_label(progress: Progress, about: int | None) -> str:
-    """"1,200 of about 20,810 messages · 24 requests"; the total is left out when unknown."""
+    """"1,200 of about 20,810 messages · 24 requests" (short: it shares the status line with the
+    connection at 80 columns); the total is left out when unknown."""
     total = progress.expected if progress.expected is not None else about
     count = f"{progress.loaded:,} of about {max(total, progress.loaded):,} messages" if total else f"{progress.loaded:,} messages"
     requests = "1 request" if progress.requests == 1 else f"{progress.requests:,} requests"
-    return f"loading the whole history: {count} · {requests} · esc: stop"
+    return f"{count} · {requests}"
 
 
 def _stamp(message: Message | None) -> float | None:

@@ -19,7 +19,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from hmtui.api import Conversation, Id, Inbox, Message
 from hmtui.api.paging import Pager
@@ -32,6 +32,7 @@ from hmtui.ui.screens.picker import PickerScreen
 from hmtui.ui.timefmt import Clock
 from hmtui.ui.widgets.conversation_list import ConversationList
 from hmtui.ui.widgets.inbox_sidebar import InboxSidebar, format_phone
+from hmtui.ui.widgets.key_footer import KeyFooter
 from hmtui.ui.widgets.status_line import StatusLine
 from hmtui.ui.widgets.thread_view import ThreadView
 from hmtui.workspace.thread import CACHE_PAGE, ThreadState, release_history, settle_history
@@ -97,7 +98,7 @@ class MainScreen(HistoryKeys, Guarded, Screen[None]):
                 yield Input(placeholder="find (enter; then n / N)", id="find")
                 yield ThreadView(id="thread", tz=self.tz)
         yield StatusLine(id="status", clock=self.clock, tz=self.tz)
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     @property
     def sidebar(self) -> InboxSidebar:

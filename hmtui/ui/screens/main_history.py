@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     from hmtui.workspace.workspace import Workspace
 
 # What the find line offers when it has searched only part of the thread.
-LOAD_ALL_HINT = "ctrl+g: the whole thread"
+LOAD_ALL_HINT = "^g loads all"
 
 
 class HistoryKeys:

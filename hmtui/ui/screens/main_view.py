@@ -149,10 +149,14 @@ class MainView(Listener):
         self.screen.thread.show_oldest()
 
     def history_progress(self, label: str | None) -> None:
+        started = label is not None and "history" not in self.screen.status._loading
         self.loading("history", label)
+        if started or label is None:
+            self.screen.refresh_bindings()  # the footer offers esc to stop, then no more
 
     def find_changed(self, query: str) -> None:
         self.screen.thread.set_highlight(query or None)
+        self.screen.refresh_bindings()  # the footer: n / N step through matches now
         find = self.screen.query_one("#find", Input)
         if query and self.screen.focused is not find and find.value.strip() != query:
             find.value = query  # a search result's query, shown where find is typed
