@@ -87,7 +87,9 @@ class MainView(Listener):
         the app could fill."""
         conversations = self.screen.conversations
         rows = conversations.size.height // ConversationList.ROW_HEIGHT
-        if rows and not conversations.filter_text and len(conversations.items) < rows:
+        # Not before the first page is in: asking the same pager twice at once confuses it
+        # (seen when the footer stopped recomposing and this ran earlier).
+        if rows and conversations.items and not conversations.filter_text and len(conversations.items) < rows:
             self.ws.load_more_conversations()
 
     def list_item_changed(self, conversation: Conversation) -> None:
