@@ -4,6 +4,7 @@ burst of g is as many pages. The fake server's paged thread at a small size; req
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -135,3 +136,24 @@ async def test_a_burst_of_g_while_a_page_loads_is_as_many_pages(huge) -> None:
         # As four presses one after the other: each queued press went to the new top; the last
         # page came in above the message the last press selected, keeping the screen still.
         assert 0 < view.messages().index(view.selected_message) <= 50
+
+
+async def test_find_says_loaded_history_offers_ctrl_g_and_counts_the_whole_thread_after(huge) -> None:
+    async with running(huge, size=(140, 45), start_inbox=INBOX, start_phone=TARGET) as (app, pilot):
+        view = app.screen.query_one(ThreadView)
+        status = app.screen.query_one(StatusLine)
+        view.focus()
+        word = next(w for m in view.messages() for w in (m.text or "").split() if len(w) > 4 and w.isalpha())
+        await pilot.press("slash", *word, "enter")
+        await settle(pilot)
+        line = status.describe()
+        assert "in the loaded history · ^g loads all" in line, line
+        assert "match " in line
+        await pilot.press("ctrl+g")
+        await wait_until(pilot, lambda: view.at_start, "the whole history loaded")
+        await settle(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        line = status.describe()
+        total = len(app.screen.workspace.thread.state.find_hits)
+        assert re.search(rf"match \d+ of {total}\b", line) and "loaded history" not in line, line
