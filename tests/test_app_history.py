@@ -147,8 +147,9 @@ async def test_find_says_loaded_history_offers_ctrl_g_and_counts_the_whole_threa
         await pilot.press("slash", *word, "enter")
         await settle(pilot)
         line = status.describe()
-        assert "in the loaded history · ^g loads all" in line, line
-        assert "match " in line
+        assert "in the loaded history" in line and "match " in line, line
+        footer = app.screen.query_one(KeyFooter)
+        assert "^g Whole history" in footer.render_line(0).text  # the rest is offered, with its key
         await pilot.press("ctrl+g")
         await wait_until(pilot, lambda: view.at_start, "the whole history loaded")
         await settle(pilot)
@@ -157,3 +158,4 @@ async def test_find_says_loaded_history_offers_ctrl_g_and_counts_the_whole_threa
         line = status.describe()
         total = len(app.screen.workspace.thread.state.find_hits)
         assert re.search(rf"match \d+ of {total}\b", line) and "loaded history" not in line, line
+        assert "Whole history" not in footer.render_line(0).text  # nothing more to offer

@@ -9,9 +9,6 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from hmtui.workspace.workspace import Workspace
 
-# What the find line offers when it has searched only part of the thread.
-LOAD_ALL_HINT = "^g loads all"
-
 
 class HistoryKeys:
     """`action_load_all` and the escape that stops it (see the module docstring)."""

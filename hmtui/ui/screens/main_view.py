@@ -178,10 +178,6 @@ class MainView(Listener):
         if label is None:
             status.stop(key)
         else:
-            if key == "find" and "loaded history" in label:  # only part was searched: offer the rest
-                from hmtui.ui.screens.main_history import LOAD_ALL_HINT
-
-                label = f"{label} · {LOAD_ALL_HINT}"
             status.start(key, label)
 
     def connection_changed(self) -> None:

@@ -168,7 +168,11 @@ class KeyFooter(Widget):
                     seen.add(b.action)
                     items.append((self.app.get_key_display(b), b.description))
         else:
-            items = self.pairs(PANES[pane], bindings)
+            keys = PANES[pane]
+            if pane in ("find", "found") and workspace is not None and workspace.thread.whole:
+                # Find saw the whole thread: nothing more to offer it.
+                keys = [k for k in keys if k.id != "thread.load_all"]
+            items = self.pairs(keys, bindings)
         tail = self.pairs(TAIL, bindings) or [("?", "Help")]
         return fit(items, tail, max(self.content_region.width, 0))
 
