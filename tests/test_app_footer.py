@@ -65,5 +65,6 @@ def test_fit_keeps_help_and_drops_whole_items_only() -> None:
     items = [("j", "Next"), ("k", "Previous"), ("g", "Oldest")]
     tail = [("?", "Help"), ("q", "Quit")]
     assert fit(items, tail, 200) == [*items, *tail]
-    assert fit(items, tail, 20) == [("j", "Next"), ("?", "Help"), ("q", "Quit")]
+    assert fit(items, tail, 22) == [("j", "Next"), ("?", "Help"), ("q", "Quit")]  # 6 + 2 + 6 + 2 + 6
+    assert fit(items, tail, 21) == [("j", "Next"), ("?", "Help")]  # Quit only where it fits
     assert fit(items, tail, 6) == [("?", "Help")]
