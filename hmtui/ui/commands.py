@@ -19,6 +19,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("Transfer the conversation to another inbox", "t: pick an inbox", "transfer"),
     ("Copy the contact's number", "y", "copy_number"),
     ("Open the selected message's link or media", "o", "open_link"),
+    ("Load the whole history", "ctrl+g: every older message, cache first; escape stops", "load_all"),
     ("Export the thread", "e: Markdown or JSON Lines, to your downloads folder", "export"),
     ("Filter the conversation list (or find in the thread)", "/: in the thread, finds in it", "filter"),
     ("Search every cached message", "ctrl+f", "search"),

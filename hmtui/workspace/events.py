@@ -60,6 +60,13 @@ class Listener:
 
     def thread_loading_older(self, loading: bool) -> None: ...
 
+    def thread_show_oldest(self) -> None:
+        """Select the oldest loaded message and scroll to it (a queued `g`, a whole history
+        loaded: it lands on the first message)."""
+
+    def history_progress(self, label: str | None) -> None:
+        """The whole-history load's progress ("n of about N messages · R requests"); None: over."""
+
     def find_changed(self, query: str) -> None:
         """Highlight `query` in the thread ("" clears)."""
 

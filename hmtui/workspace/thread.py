@@ -21,6 +21,9 @@ if TYPE_CHECKING:
 # Messages read from the cache at a time (a local read: a few ms).
 CACHE_PAGE = 100
 OLDER_RETRY_PAUSE = 5.0
+# Presses of `g` kept while an older page is on its way (each is one more page): a burst of
+# presses is not lost, and a key held down does not queue the whole thread.
+MAX_QUEUED_OLDER = 20
 
 
 def order(hit: tuple[float, Id]) -> tuple[float, int, int | str]:
@@ -59,6 +62,8 @@ class ThreadState:
     view_oldest: Message | None = None  # the oldest dated message loaded
     older_paused_until: float = 0.0  # after a failed older page, until when not to ask again
     loading_older: bool = False
+    older_queued: int = 0  # presses of `g` waiting for the page on its way (one page each)
+    loading_all: bool = False  # the whole-history job (whole_history.py) owns the pager meanwhile
     find_query: str = ""
     find_hits: list[tuple[float, Id]] = field(default_factory=list)  # oldest first
     pending_jump: tuple[Id, str] | None = None  # (message id, query) to show once loaded
@@ -123,6 +128,7 @@ class Thread:
         ws.listener.current_changed(conversation)
         release_history()
         ws.tasks.cancel("older")
+        ws.tasks.cancel("history")
         if not self._show_cached(conversation):
             ws.listener.thread_cleared("Loading…")
         ws.tasks.run("thread", self._load(conversation))
@@ -224,6 +230,24 @@ class Thread:
         elif fresh:
             self.ws.listener.thread_appended(newer)
 
+    # -- the whole history (whole_history.py) -------------------------------------------------
+
+    def load_all(self):  # noqa: ANN201  (a Job, or None when there is no thread to load)
+        """Load every older message of the current thread: cache first, then the server; a
+        workspace job ("history": exclusive, cancelled by `cancel_load_all` or another thread)."""
+        from hmtui.workspace.whole_history import load_whole_history
+
+        if self.state.pager is None or self.state.key is None or self.state.loading_all:
+            return self.ws.tasks.job("history")
+        return self.ws.tasks.run("history", load_whole_history(self))
+
+    def cancel_load_all(self) -> bool:
+        """Stop the whole-history load (what came stays loaded); False if none was running."""
+        if not self.ws.tasks.running("history"):
+            return False
+        self.ws.tasks.cancel("history")
+        return True
+
     def prepend_batch(self, older: Sequence[Message], *, at_start: bool) -> int:
         """Put older messages on top (a page from the cache or the server); returns how many
         were new. The seam for a whole-history loader."""
@@ -242,19 +266,32 @@ class Thread:
             self.ws.cache("put_messages", *key, newer)
             self._append(newer)
 
-    def near_top(self) -> None:
-        """The view reached the oldest loaded message: load older, unless paused after a failure."""
-        if self.ws.monotonic() >= self.state.older_paused_until or self.state.cache_left:
+    def near_top(self, *, pressed: bool = False) -> None:
+        """The view reached the oldest loaded message: load older, unless paused after a failure.
+        `pressed`: the user asked (a press of `g`); one asked while a page is on its way queues
+        the next page instead of vanishing, so n presses load n pages (at most MAX_QUEUED_OLDER
+        wait)."""
+        state = self.state
+        if state.loading_all:
+            return  # the whole history is on its way
+        if pressed and (state.loading_older or self.ws.tasks.running("older")):
+            state.older_queued = min(state.older_queued + 1, MAX_QUEUED_OLDER)
+            return
+        if self.ws.monotonic() >= state.older_paused_until or state.cache_left:
             self.load_older()
 
     def load_older(self):  # noqa: ANN201  (a Job)
+        # The page on its way is kept: a second call must not cancel it (and lose queued presses).
+        running = self.ws.tasks.job("older")
+        if running is not None:
+            return running
         return self.ws.tasks.run("older", self._load_older())
 
     async def _load_older(self) -> None:
         state, ws = self.state, self.ws
         pager = state.pager
         # One request at a time: a gesture that keeps asking while a page is on its way is ignored.
-        if pager is None or pager.exhausted or state.loading_older:
+        if pager is None or pager.exhausted or state.loading_older or state.loading_all:
             return
         if state.cache_left and self.prepend_from_cache():
             return
@@ -262,22 +299,31 @@ class Thread:
         state.loading_older = True
         ws.listener.thread_loading_older(True)
         try:
-            try:
-                with ws.loading("older", "loading older…"):
-                    older = await pager.older()
-            except ApiError:
-                # The view asks again as soon as loading stops: without a pause, an unreachable
-                # server would be asked in a loop. A success lifts the pause.
-                state.older_paused_until = ws.monotonic() + OLDER_RETRY_PAUSE
-                raise
-            if pager is state.pager:
+            while True:
+                try:
+                    with ws.loading("older", "loading older…"):
+                        older = await pager.older()
+                except ApiError:
+                    # The view asks again as soon as loading stops: without a pause, an unreachable
+                    # server would be asked in a loop. A success lifts the pause.
+                    state.older_paused_until = ws.monotonic() + OLDER_RETRY_PAUSE
+                    raise
+                if pager is not state.pager:
+                    return
                 if key is not None:
                     self._remember(key, older, pager)
                 # prepend first: clearing the flag while still at the top asks for the next page.
                 self.prepend_batch(older, at_start=pager.exhausted)
                 settle_history()
+                if not state.older_queued or pager.exhausted:
+                    return
+                # A press that came while this page was on its way: what it would have done now,
+                # go to the (new) oldest message and ask for the page above it.
+                state.older_queued -= 1
+                ws.listener.thread_show_oldest()
         finally:
             if pager is state.pager:
+                state.older_queued = 0
                 state.loading_older = False
                 ws.listener.thread_loading_older(False)
 
@@ -308,6 +354,25 @@ class Thread:
 
     # -- find --------------------------------------------------------------------------------
 
+    @property
+    def whole(self) -> bool:
+        """Find sees the whole thread: all of it is loaded, or the cache (which find also
+        searches) holds all of it."""
+        state = self.state
+        pager, key = state.pager, state.key
+        if pager is not None and pager.exhausted and pager.complete and not state.cache_left:
+            return True
+        return key is not None and self.ws.store.enabled and self.ws.store.thread_state(*key).complete
+
+    def find_label(self, index: int | None) -> str:
+        """What find says: honest about what it searched ("12 in the loaded history" until the
+        whole thread is loaded or cached; then "match 3 of 12")."""
+        count = len(self.state.find_hits)
+        if self.whole:
+            return f"match {index + 1} of {count}" if index is not None else f"{count} in the thread"
+        where = f"{count:,} in the loaded history"
+        return f"match {index + 1} of {where}" if index is not None else where
+
     def set_find(self, query: str) -> None:
         """Highlight `query` and collect its matches: the loaded messages, and the cached ones
         not loaded yet (the cache's full-text index finds those)."""
@@ -325,11 +390,12 @@ class Thread:
             for hit in self.ws.store.search(query, inbox_id=key[0], target=key[1], limit=1000):
                 hits.setdefault(hit.message.id, hit.message.timestamp or 0.0)
         state.find_hits = sorted(((stamp, id_) for id_, stamp in hits.items()), key=order)
+        self.ws.listener.loading("find", self.find_label(None))
 
     def step_find(self, step: int, here: Message | None, *, from_end: bool = False) -> Id | None:
         hits = self.state.find_hits
         if not hits:
-            self.ws.listener.notice("No match in this thread")
+            self.ws.listener.notice("No match in this thread" if self.whole else "No match in the loaded history")
             return None
         at = (here.timestamp or 0.0, here.id) if here is not None else None
         if from_end or at is None:
@@ -339,7 +405,7 @@ class Thread:
         else:
             index = next((n for n in range(len(hits) - 1, -1, -1) if order(hits[n]) < order(at)), len(hits) - 1)
         self.show_message(hits[index][1])
-        self.ws.listener.loading("find", f"match {index + 1} of {len(hits)}")
+        self.ws.listener.loading("find", self.find_label(index))
         return hits[index][1]
 
     def show_message(self, message_id: Id) -> None:

@@ -19,7 +19,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from hmtui.api import Conversation, Id, Inbox, Message
 from hmtui.api.paging import Pager
@@ -27,6 +27,7 @@ from hmtui.safe_text import one_line
 from hmtui.startup import resume_gc
 from hmtui.ui.errors import Guarded
 from hmtui.ui.export import export_path, render_jsonl, render_markdown, write_export
+from hmtui.ui.screens.main_history import HistoryKeys
 from hmtui.ui.screens.main_queue import QUEUE_BINDINGS, QueueActions
 from hmtui.ui.screens.main_reply import ReplyKeys
 from hmtui.ui.screens.main_view import MainView
@@ -34,6 +35,7 @@ from hmtui.ui.screens.picker import PickerScreen
 from hmtui.ui.timefmt import Clock
 from hmtui.ui.widgets.conversation_list import ConversationList
 from hmtui.ui.widgets.inbox_sidebar import InboxSidebar, format_phone
+from hmtui.ui.widgets.key_footer import KeyFooter
 from hmtui.ui.widgets.status_line import StatusLine
 from hmtui.ui.widgets.thread_view import ThreadView
 from hmtui.workspace.thread import CACHE_PAGE, ThreadState, release_history, settle_history
@@ -45,7 +47,7 @@ NARROW_WIDTH = 100
 _TRIAGE = {"toggle_closed", "toggle_unread", "reassign", "transfer", "copy_number"}
 
 
-class MainScreen(QueueActions, ReplyKeys, Guarded, Screen[None]):
+class MainScreen(HistoryKeys, QueueActions, ReplyKeys, Guarded, Screen[None]):
     BINDINGS = [
         Binding("tab", "app.focus_next", "Next pane", id="app.focus_next", show=False),
         Binding("shift+tab", "app.focus_previous", "Previous pane", id="app.focus_previous", show=False),
@@ -69,6 +71,7 @@ class MainScreen(QueueActions, ReplyKeys, Guarded, Screen[None]):
         Binding("i", "compose('note')", "Note", id="conversation.note"),
         Binding("ctrl+f", "search", "Search", id="search.open"),
         *QUEUE_BINDINGS,  # m, w, W (main_queue.py)
+        Binding("ctrl+g", "load_all", "Whole history", id="thread.load_all"),
     ]
 
     def __init__(self, workspace: Workspace, *, clock: Clock, tz: tzinfo, export_dir: Path | None = None,
@@ -101,7 +104,7 @@ class MainScreen(QueueActions, ReplyKeys, Guarded, Screen[None]):
                 yield Input(placeholder="find (enter; then n / N)", id="find")
                 yield ThreadView(id="thread", tz=self.tz)
         yield StatusLine(id="status", clock=self.clock, tz=self.tz)
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     @property
     def sidebar(self) -> InboxSidebar:
@@ -233,11 +236,13 @@ class MainScreen(QueueActions, ReplyKeys, Guarded, Screen[None]):
     @on(ThreadView.NearTop)
     def _near_top(self, event: ThreadView.NearTop) -> None:
         event.stop()
-        self.workspace.thread.near_top()
+        self.workspace.thread.near_top(pressed=event.pressed)
 
     # -- moving and filtering ---------------------------------------------------------------------
 
     def action_back(self) -> None:
+        if self.stop_history():
+            return
         focused = self.focused
         if focused is self.query_one("#filter", Input):
             self._close_filter(clear=True)
@@ -368,7 +373,7 @@ class MainScreen(QueueActions, ReplyKeys, Guarded, Screen[None]):
     # -- actions on the current conversation -----------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in _TRIAGE or action in {"open_link", "export"}:
+        if action in _TRIAGE or action in {"open_link", "export", "load_all"}:
             return True if self.workspace.current is not None or self.workspace.preview_pending else None
         return True
 

@@ -96,7 +96,9 @@ class MainView(Listener):
         the app could fill."""
         conversations = self.screen.conversations
         rows = conversations.size.height // ConversationList.ROW_HEIGHT
-        if rows and not conversations.filter_text and len(conversations.items) < rows:
+        # Not before the first page is in: asking the same pager twice at once confuses it
+        # (seen when the footer stopped recomposing and this ran earlier).
+        if rows and conversations.items and not conversations.filter_text and len(conversations.items) < rows:
             self.ws.load_more_conversations()
 
     def list_item_changed(self, conversation: Conversation) -> None:
@@ -161,8 +163,18 @@ class MainView(Listener):
     def thread_loading_older(self, loading: bool) -> None:
         self.screen.thread.set_loading_older(loading)
 
+    def thread_show_oldest(self) -> None:
+        self.screen.thread.show_oldest()
+
+    def history_progress(self, label: str | None) -> None:
+        started = label is not None and "history" not in self.screen.status._loading
+        self.loading("history", label)
+        if started or label is None:
+            self.screen.refresh_bindings()  # the footer offers esc to stop, then no more
+
     def find_changed(self, query: str) -> None:
         self.screen.thread.set_highlight(query or None)
+        self.screen.refresh_bindings()  # the footer: n / N step through matches now
         find = self.screen.query_one("#find", Input)
         if query and self.screen.focused is not find and find.value.strip() != query:
             find.value = query  # a search result's query, shown where find is typed

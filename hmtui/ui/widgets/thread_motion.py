@@ -91,8 +91,14 @@ class ThreadMotion:
     def action_oldest(self) -> None:
         if self._layout.newer:
             self._select(self._layout.oldest)
+        # Each press asks for one older page itself, also while one is loading (the workspace
+        # queues it), so a burst of g is as many pages, not one: the scroll must not ask too.
+        asks = self._layout.has_thread and not self._at_start
+        if asks:
+            self._near_top_sent = True
         self._scroll_y_to(0)
-        self._check_near_top()
+        if asks:
+            self.post_message(self.NearTop(self, pressed=True))
 
     def action_newest(self) -> None:
         if self._layout.newer:

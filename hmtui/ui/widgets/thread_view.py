@@ -95,10 +95,12 @@ class ThreadView(ThreadLines, ThreadMotion, Guarded, ScrollView, can_focus=True)
     """
 
     class NearTop(_TMessage):
-        """The viewport is near the top of the loaded history and older messages may exist."""
+        """The viewport is near the top of the loaded history and older messages may exist.
+        `pressed`: the user asked (`g`), so a press while a page loads is one more page."""
 
-        def __init__(self, view: ThreadView) -> None:
+        def __init__(self, view: ThreadView, *, pressed: bool = False) -> None:
             self.view = view
+            self.pressed = pressed
             super().__init__()
 
         @property
@@ -284,6 +286,15 @@ class ThreadView(ThreadLines, ThreadMotion, Guarded, ScrollView, can_focus=True)
         self.refresh()
         if not loading:
             self._check_near_top()
+
+    def show_oldest(self) -> None:
+        """Select the oldest loaded message and scroll to the top (asks for nothing)."""
+        if self._layout.newer:
+            self._select(self._layout.oldest)
+        if self._sized:
+            self._scroll_y_to(0)
+        else:
+            self._pending = None
 
     def scroll_to_message(self, message_id: Id) -> None:
         """Select a message and centre it."""
