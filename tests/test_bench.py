@@ -35,9 +35,9 @@ def test_quick_benchmark_writes_every_figure(tmp_path: Path) -> None:
         assert isinstance(value, (int, float)) and not isinstance(value, bool), (key, value)
         assert math.isfinite(value) and value > 0, (key, value)
 
-    # Sane relations, not wall-clock limits (timing belongs to the full bench, as ratios): a start
-    # costs more than the imports alone, and the process size is plausible.
-    assert figures["import_floor_s"] < figures["cold_start_s"]
+    # Sane sizes, no timing relation: even "a start costs more than the imports alone" failed
+    # under two busy loops (one floor sample took longer than the app's start). Timing belongs
+    # to the full bench, as ratios.
     assert 10 < figures["peak_rss_mb"] < 4000
     assert figures["rss_messages"] >= QUICK.large
 
