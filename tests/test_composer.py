@@ -230,7 +230,7 @@ async def test_the_title_names_the_conversation_and_cannot_be_retargeted() -> No
     app = ComposerApp()
     async with app.run_test() as pilot:
         c = composer(app)
-        assert "14155550142" in str(c.border_title)
+        assert "+1 415 555 0142" in str(c.border_title)
         with pytest.raises(AttributeError):
             c.key = ConversationKey(502, "1")  # type: ignore[misc]
         with pytest.raises(Exception):

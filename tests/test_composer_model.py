@@ -58,9 +58,9 @@ def test_a_draft_restores_only_its_own_conversation() -> None:
 
 
 def test_title_names_the_recipient_literally() -> None:
-    assert title_for("reply", "Ada", "1415") == "Reply to Ada (1415)"
-    assert title_for("note", None, "1415") == "Private note on 1415"
-    assert title_for("reply", "[b]x[/b]\x1b[2J", "1") == "Reply to [b]x[/b]␛[2J (1)"
+    assert title_for("reply", "Ada", "14155550142") == "Reply to Ada (+1 415 555 0142)"
+    assert title_for("note", None, "1415") == "Private note on +1415"
+    assert title_for("reply", "[b]x[/b]\x1b[2J", "1") == "Reply to [b]x[/b]␛[2J (+1)"
 
 
 def test_fuzzy_ranking() -> None:

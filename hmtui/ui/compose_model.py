@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from hmtui.api.models import Id
 from hmtui.api.templates import Template, fill_tokens, merge_tokens
 from hmtui.cache.local_tables import Draft, Kind
+from hmtui.phones import format_phone
 from hmtui.safe_text import one_line
 from hmtui.sms import SegmentCount, count
 
@@ -163,9 +164,11 @@ class ComposeModel:
 def title_for(kind: Kind, name: str | None, target: str) -> str:
     """The composer's title: who the message goes to, one line, literal (the caller draws it
     as plain text: a contact's name is the server's data)."""
-    who = one_line(name, 60) if name and name.strip() else one_line(target, 40)
-    if name and name.strip() and target:
-        who += f" ({one_line(target, 40)})"
+    # The number as the list and the thread header write it (+1 415 555 0142), not the raw digits.
+    number = one_line(format_phone(target), 40) if target else ""
+    who = one_line(name, 60) if name and name.strip() else number
+    if name and name.strip() and number:
+        who += f" ({number})"
     return ("Private note on " if kind == "note" else "Reply to ") + who
 
 
