@@ -52,6 +52,15 @@ def shared_server(profile: str) -> Iterator[FakeHeymarket]:
         yield server
 
 
+def huge_server(make_server: Callable[..., FakeHeymarket], count: int) -> Iterator[FakeHeymarket]:
+    """A fresh server (no request limit) whose paged thread has `count` messages: for a fixture
+    to `yield from`."""
+    server = make_server(rate_limit=0)
+    server.data.add_huge_thread(count=count)
+    with server:
+        yield server
+
+
 @pytest.fixture
 def server(profile: str) -> Iterator[FakeHeymarket]:
     """A fresh server a test may mutate."""

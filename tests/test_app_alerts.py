@@ -34,7 +34,7 @@ async def test_a_new_inbound_notifies_once_the_backlog_never_and_hostile_text_st
     written: list[str] = []
     async with running(server, prepare=lambda app: recording(app, written)) as (app, pilot):
         alerts = app.workspace.alerts
-        await pilot.press("r")
+        await pilot.press("ctrl+r")
         await settle(pilot)
         assert alerts.delivered == []  # the start-up backlog stays quiet
         conv = elsewhere_unassigned(server, app)
@@ -44,7 +44,7 @@ async def test_a_new_inbound_notifies_once_the_backlog_never_and_hostile_text_st
         app.workspace.open(opened)
         await settle(pilot)
         server.add_message(opened.inbox_id, opened.target, "on screen, terminal focused")
-        await pilot.press("r")
+        await pilot.press("ctrl+r")
         await settle(pilot)
         assert len(alerts.delivered) == 1, alerts.delivered
         sequence = alerts.delivered[0].written
@@ -52,7 +52,7 @@ async def test_a_new_inbound_notifies_once_the_backlog_never_and_hostile_text_st
         assert sequence.startswith(f"{ESC}]9;") and sequence.endswith("\x07")
         assert sequence.count(ESC) == 1 and sequence.count("\x07") == 1
         assert f"{ESC}]0;" not in sequence and "is my order here?" in sequence  # literal text only
-        await pilot.press("r")
+        await pilot.press("ctrl+r")
         await settle(pilot)
         assert len(alerts.delivered) == 1  # each message once, across refreshes
 
@@ -75,7 +75,7 @@ async def test_notifications_follow_the_scope_and_the_owner_choice(server) -> No
                      if c["inbox"] == here.id and c["assigned"] not in (None, me) and c["status"] == "open"
                      and c["id"] != ws.current.id)
         server.add_message(here.id, other["target"], "for a colleague")  # scope "mine": quiet
-        await pilot.press("r")
+        await pilot.press("ctrl+r")
         await settle(pilot)
         assert alerts.delivered == []
         mine_or_not = next(c for c in server.data.conversations
@@ -84,7 +84,7 @@ async def test_notifications_follow_the_scope_and_the_owner_choice(server) -> No
         await pilot.press("m")  # Mine: an unassigned customer of this inbox no longer notifies
         await settle(pilot)
         server.add_message(here.id, mine_or_not["target"], "unassigned, filtered out")
-        await pilot.press("r")
+        await pilot.press("ctrl+r")
         await settle(pilot)
         assert alerts.delivered == []
 
@@ -100,7 +100,7 @@ async def test_the_title_counts_unread_is_written_on_change_and_restored(server)
         assert titles[-1] == title_sequence(f"hmtui · {unread} unread")
         assert len(titles) == len(set(titles))  # written only when it changes
         before = len(written)
-        await pilot.press("r")
+        await pilot.press("ctrl+r")
         await settle(pilot)
         assert [w for w in written[before:] if w.startswith(f"{ESC}]2;")] == []  # nothing changed
     assert written[-1] == TITLE_POP
@@ -160,6 +160,6 @@ async def test_two_accounts_on_two_fake_servers_never_mix_in_the_tui(tmp_path: P
             assert app.store.path is not None and app.store.path.name.startswith("two.")
             assert one.requests and two.requests
             one_before = len(one.requests)
-            await pilot.press("r")
+            await pilot.press("ctrl+r")
             await settle(pilot)
             assert len(one.requests) == one_before  # the old account's client is gone

@@ -26,7 +26,7 @@ def footer_text(app) -> str:
 
 def assert_whole(text: str, width: int, *, typing: bool = False) -> list[str]:
     """Every item is "key label" with a label the footer knows, whole; returns the labels.
-    `typing`: a text field has focus, where `?` and `q` are typed, not keys: not offered."""
+    `typing`: a text field has focus, where `?` and `q` are typed, not keys."""
     assert len(text) <= width
     items = [item for item in re.split(r"\s{2,}", text.strip()) if item]
     labels = []
@@ -35,7 +35,10 @@ def assert_whole(text: str, width: int, *, typing: bool = False) -> list[str]:
         assert key and label in LABELS, (item, text)
         labels.append(label)
     assert labels[-1] in {"Help", "Quit", "Commands"}, text  # nothing cut after the last key
-    assert ("Help" in labels) is not typing, text
+    keys = dict(zip(labels, (item.partition(" ")[0] for item in items)))
+    # Help is always offered: `?`, or in a text field (where `?` is typed) f1; q quits only outside one.
+    assert keys.get("Help") == ("f1" if typing else "?"), text
+    assert not (typing and "Quit" in labels), text
     return labels
 
 

@@ -15,6 +15,7 @@ from hmtui.ui.widgets.status_line import StatusLine
 from hmtui.ui.widgets.thread_view import ThreadView
 
 from app_harness import GatedTransport, running, settle, wait_until
+from conftest import huge_server
 
 SIZE = 1_000
 REQUESTS = "GET /v1/messages"
@@ -22,10 +23,7 @@ REQUESTS = "GET /v1/messages"
 
 @pytest.fixture
 def huge(make_server: Callable[..., FakeHeymarket]) -> Iterator[FakeHeymarket]:
-    server = make_server(rate_limit=0)
-    server.data.add_huge_thread(count=SIZE)
-    with server:
-        yield server
+    yield from huge_server(make_server, SIZE)
 
 
 async def settle_footer(pilot) -> None:

@@ -20,6 +20,8 @@ from hmtui.fake import HUGE_THREAD_INBOX as INBOX, HUGE_THREAD_TARGET as TARGET,
 from hmtui.workspace import history
 from hmtui.workspace.history import HistoryResult, Progress, load_history
 
+from conftest import huge_server
+
 from helpers import RecordingSleep
 
 SIZE = 3_000  # the paged thread at a --quick-like size: 60 pages of 50
@@ -27,10 +29,7 @@ SIZE = 3_000  # the paged thread at a --quick-like size: 60 pages of 50
 
 @pytest.fixture
 def huge(make_server: Callable[..., FakeHeymarket]) -> Iterator[FakeHeymarket]:
-    server = make_server(rate_limit=0)
-    server.data.add_huge_thread(count=SIZE)
-    with server:
-        yield server
+    yield from huge_server(make_server, SIZE)
 
 
 def client_for(server: FakeHeymarket) -> HeymarketClient:

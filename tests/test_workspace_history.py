@@ -17,16 +17,15 @@ from hmtui.workspace import thread as thread_module
 from hmtui.workspace.events import Recorder
 from hmtui.workspace.whole_history import estimate_total
 
+from conftest import huge_server
+
 SIZE = 1_500  # 30 pages of 50
 REQUESTS = "GET /v1/messages"
 
 
 @pytest.fixture
 def huge(make_server: Callable[..., FakeHeymarket]) -> Iterator[FakeHeymarket]:
-    server = make_server(rate_limit=0)
-    server.data.add_huge_thread(count=SIZE)
-    with server:
-        yield server
+    yield from huge_server(make_server, SIZE)
 
 
 def the_conversation(server: FakeHeymarket) -> Conversation:
