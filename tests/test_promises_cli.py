@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -69,6 +70,11 @@ def test_fake_server_defaults() -> None:
 
 def test_an_interrupted_command_exits_130_with_one_line(server, isolated_env) -> None:
     server.inject(Fault("stall", every=1, stall=300.0))  # every request hangs until we interrupt
+    # The request must still be in flight when the interrupt comes: under two busy loops the server
+    # counted it close to the 20 s default timeout, and the CLI ended on that instead (exit 1).
+    config = Path(isolated_env["HMTUI_CONFIG"])
+    config.write_text("timeout = 600\n", encoding="utf-8")
+    config.chmod(0o600)
     proc = subprocess.Popen([sys.executable, "-m", "hmtui", "inboxes"], env=env_for(server, isolated_env),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
     try:
