@@ -92,17 +92,23 @@ class HmtuiApp(DailyApp, Guarded, App[int]):
         self.writer = StoreWriter(self.store) if store is not None else None
         # The app's state lives in the workspace (no Textual); its network work runs as this
         # app's workers, so Textual (and the tests' settle) sees it.
-        self.workspace = Workspace(
-            client, store=self.store, writer=self.writer, user_id=self.config.user_id, clock=clock,
-            preview_delay=PREVIEW_DELAY, start_inbox=start_inbox, start_phone=start_phone,
-            prefetched_inboxes=prefetched_inboxes, refresh_interval=self.refresh_interval,
-            spawn=self._spawn,
-        )
+        self.workspace = self.new_workspace(client, start_inbox=start_inbox, start_phone=start_phone,
+                                            prefetched_inboxes=prefetched_inboxes)
         self._attach_daily()  # notifications, the title, the remembered theme (app_daily.py)
         # Keys typed faster than the app reacts wait their turn (hmtui.ui.typeahead).
         self.typeahead = Typeahead(self, super().on_event)
         if self.config.keymap:
             self.set_keymap(self.config.keymap)
+
+    def new_workspace(self, client: HeymarketClient, *, start_inbox: Id | None = None, start_phone: str | None = None,
+                      prefetched_inboxes: Awaitable[list[Inbox]] | None = None) -> Workspace:
+        """The workspace on this app's store, clock and config: at start, and on an account switch."""
+        return Workspace(
+            client, store=self.store, writer=self.writer, user_id=self.config.user_id, clock=self.clock,
+            preview_delay=PREVIEW_DELAY, start_inbox=start_inbox, start_phone=start_phone,
+            prefetched_inboxes=prefetched_inboxes, refresh_interval=self.refresh_interval,
+            spawn=self._spawn,
+        )
 
     def _spawn(self, kind: str, coro: Any) -> Worker[Any]:
         return self.run_worker(coro, name=kind, group=kind, exclusive=False, exit_on_error=False)

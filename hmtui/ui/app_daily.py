@@ -149,7 +149,6 @@ class DailyApp:
 
     async def _replace_account(self: HmtuiApp, client: HeymarketClient, config: Config, store: Store | None) -> None:
         from hmtui.cache import NullStore, StoreWriter
-        from hmtui.workspace.workspace import Workspace
 
         old_ws, old_client, old_writer, old_store = self.workspace, self.client, self.writer, self.store
         self._detach_daily()
@@ -159,12 +158,8 @@ class DailyApp:
         self.client, self.config = client, config
         self.store = store or NullStore()
         self.writer = StoreWriter(self.store) if store is not None else None
-        # The same arguments as HmtuiApp.__init__ gives the first workspace.
-        self.workspace = Workspace(
-            client, store=self.store, writer=self.writer, user_id=config.user_id, clock=self.clock,
-            preview_delay=old_ws.preview_delay, prefetched_inboxes=None,
-            refresh_interval=self.refresh_interval, spawn=self._spawn,
-        )
+        self.workspace = self.new_workspace(client)
+        self.workspace.preview_delay = old_ws.preview_delay  # a test's (or a user's) setting stays
         self._attach_daily()
         while len(self.screen_stack) > 1:  # a modal of the old account's screen goes with it
             await self.pop_screen()
