@@ -828,12 +828,20 @@ def _thread_host() -> Any:
 async def _load_into_view(server: RemoteServer, expected: int, store: Any = None) -> tuple[float, int]:
     """Seconds to load the whole paged thread into a ThreadView through `load_history` (the
     cache first when `store` holds it), until repainted; and the requests made."""
+    from hmtui.workspace.long_lived import release_history
+
+    try:
+        return await _timed_load(_thread_host(), server, expected, store)
+    finally:
+        release_history()  # as the app does when another thread replaces this one
+
+
+async def _timed_load(app: Any, server: RemoteServer, expected: int, store: Any) -> tuple[float, int]:
     from hmtui.api import Credentials, HeymarketClient
     from hmtui.fake import HUGE_THREAD_INBOX, HUGE_THREAD_TARGET
     from hmtui.ui.widgets.thread_view import ThreadView
     from hmtui.workspace.history import load_history
 
-    app = _thread_host()
     async with app.run_test(size=TERMINAL_SIZE) as pilot:
         thread = app.query_one(ThreadView)
         thread.set_thread([], contact="Ruth Castellanos")

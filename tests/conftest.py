@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 import sys
@@ -186,5 +187,6 @@ def make_workspace():
         finally:
             ws.close()
             await client.aclose()
+            gc.unfreeze()  # loading history freezes it (long_lived.py); the freeze outlives the test
 
     return make

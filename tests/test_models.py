@@ -34,6 +34,35 @@ def test_dates_parse_from_rfc3339_with_or_without_fraction_or_offset(text, expec
     assert parse_datetime(text) == expected
 
 
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # The API's own form takes a faster parser; what it refuses still takes the general one.
+        ("2024-01-10T08:00:59Z", datetime(2024, 1, 10, 8, 0, 59, tzinfo=UTC)),
+        ("2024-01-10T08:00:60Z", datetime(2024, 1, 10, 8, 0, 59, tzinfo=UTC)),  # a leap second, clamped
+        ("2024-W02-3T08:00:00Z", None),  # an ISO week date: never accepted, fast parser or not
+        ("2024-01-10T080000.5Z", None),  # ISO's basic time, 20 characters too
+        ("2024-02-30T08:00:00Z", None),
+        ("0001-01-01T00:00:00Z", None),  # the backend's zero time
+    ],
+)
+def test_the_api_date_form_parses_as_the_general_rule_says(text, expected) -> None:
+    moment = parse_datetime(text)
+    assert moment == expected
+    if moment is not None:
+        assert moment.utcoffset() == timedelta(0)
+
+
+def test_updated_is_its_own_time_unless_it_is_the_same_text() -> None:
+    same = Message.from_raw({"id": 1, "date": "2024-01-10T08:00:00Z", "updated": "2024-01-10T08:00:00Z"})
+    edited = Message.from_raw({"id": 2, "date": "2024-01-10T08:00:00Z", "updated": "2024-01-10T09:30:00Z"})
+    unset = Message.from_raw({"id": 3, "date": "2024-01-10T08:00:00Z", "updated": None})
+    assert same is not None and edited is not None and unset is not None
+    assert same.updated == same.date == datetime(2024, 1, 10, 8, 0, tzinfo=UTC)
+    assert edited.updated == datetime(2024, 1, 10, 9, 30, tzinfo=UTC)
+    assert unset.updated is None and unset.date is not None
+
+
 @pytest.mark.parametrize("bad", [None, "", "yesterday", "2024-13-40T99:00:00Z", True, [], {}, float("nan"), -5])
 def test_bad_dates_are_none(bad) -> None:
     assert parse_datetime(bad) is None

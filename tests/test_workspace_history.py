@@ -5,6 +5,7 @@ Everything is counted (requests on the fake server, messages, announcements), no
 
 from __future__ import annotations
 
+import gc
 import math
 import re
 from collections.abc import Callable, Iterator
@@ -79,6 +80,29 @@ async def test_the_whole_history_comes_once_each_in_the_fewest_requests(make_wor
         assert any(f"{requests} requests" in (label or "") for label in labels)
         assert not state.loading_all and not state.loading_older
         assert ws.thread.whole
+
+
+async def test_each_hand_over_is_frozen_out_of_the_collector(make_workspace, huge, monkeypatch) -> None:
+    """A long history is long-lived: the collections a growing heap triggers cost a third of a
+    cached load when each page stays in the collector's sight (profiled)."""
+    from hmtui.workspace import history, long_lived
+
+    settled: list[int] = []
+
+    def counting_settle() -> None:
+        settled.append(len(ws.thread.state.loaded))
+        long_lived.settle_history()
+
+    monkeypatch.setattr(history, "settle_history", counting_settle)
+    async with make_workspace(huge) as ws:
+        await opened(ws, huge)
+        ws.thread.load_all()
+        await ws.idle()
+        handed = ws.listener.named("thread_prepended")
+        # Once after each hand-over (the last, empty one marks the start), with it in place.
+        assert len(settled) == len([args for args in handed if args[0]]) >= 1
+        assert settled[-1] == SIZE
+        assert gc.get_freeze_count() >= SIZE
 
 
 async def test_a_cancel_keeps_what_came_and_a_second_load_goes_on_from_there(make_workspace, huge) -> None:

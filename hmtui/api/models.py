@@ -62,6 +62,14 @@ def _parse_datetime(value: object) -> datetime | None:
         return datetime.fromtimestamp(value, timezone.utc)
     if not isinstance(value, str):
         return None
+    if (len(value) == 20 and value[19] == "Z" and value[10] == "T" and value[4] == value[7] == "-"
+            and value[13] == value[16] == ":"):
+        # What the API sends ("2026-11-20T11:39:35Z"): C's parser, three times faster than the
+        # pattern below. Anything it refuses (a leap second, say) takes the general way.
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            pass
     match = _RFC3339.match(value)
     if not match:
         return None
@@ -99,6 +107,8 @@ def parse_id(value: object, *, own: bool = False) -> Id | None:
     keeps a 0: an object that came with one is still shown, never dropped for it."""
     if type(value) is int:  # the common case, first
         return value if value or own else None
+    if value is None:
+        return None
     if isinstance(value, bool):
         return None
     if is_unset_id(value) and not (own and value is not None and isinstance(value, (int, float, str))
@@ -119,6 +129,8 @@ def parse_id(value: object, *, own: bool = False) -> Id | None:
 
 
 def _str(value: object) -> str | None:
+    if type(value) is str or value is None:  # nearly every field: checked first, cheaply
+        return value  # type: ignore[return-value]
     if isinstance(value, str):
         return value
     if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -333,10 +345,13 @@ class Message:
         id_ = parse_id(raw.get("id"), own=True)
         if id_ is None:
             return None
+        date_value, updated_value = raw.get("date"), raw.get("updated")
+        date = parse_datetime(date_value)
         return cls(
             id=id_,
-            date=parse_datetime(raw.get("date")),
-            updated=parse_datetime(raw.get("updated")),
+            date=date,
+            # Most messages are never edited: the same string, parsed once.
+            updated=date if type(updated_value) is str and updated_value == date_value else parse_datetime(updated_value),
             text=_str(raw.get("text")),
             author=_str(raw.get("author")),
             user=parse_id(raw.get("user")),
@@ -366,6 +381,8 @@ class Message:
 
 def _media_url(value: object) -> str | None:
     # Documented as "a URL on MMS"; tolerate a list of URLs or objects with a `url`.
+    if value is None:
+        return None
     if isinstance(value, list):
         value = next((v for v in value if v), None)
     if isinstance(value, Mapping):

@@ -115,6 +115,8 @@ def message_hidden(raw: Mapping[str, Any]) -> bool:
 
 
 def _reason_text(value: object) -> str:
+    if value is None:  # nearly always: checked before the costlier Mapping test
+        return ""
     if isinstance(value, str):
         return value.strip()
     if isinstance(value, (int, float)) and not isinstance(value, bool):

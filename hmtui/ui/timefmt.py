@@ -7,7 +7,8 @@ freeze both for deterministic tests and snapshots.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timezone, tzinfo
+from datetime import date, datetime, timezone, tzinfo
+from functools import lru_cache
 
 Clock = Callable[[], datetime]
 
@@ -44,7 +45,15 @@ def clock_time(moment: datetime | None, tz: tzinfo) -> str:
 
 def day_label(moment: datetime, tz: tzinfo) -> str:
     local = moment.astimezone(tz)
-    return f"{local:%A}, {local.day} {local:%B %Y}"
+    return label_of_day((local.year, local.month, local.day))
+
+
+@lru_cache(maxsize=8192)
+def label_of_day(key: tuple[int, int, int]) -> str:
+    """"Tuesday, 3 November 2026" for a `day_key`. Cached: the messages of a day share their
+    label, and formatting it cost more than the rest of a message's layout (profiled)."""
+    day = date(*key)
+    return f"{day:%A}, {day.day} {day:%B %Y}"
 
 
 def day_key(moment: datetime | None, tz: tzinfo) -> tuple[int, int, int] | None:

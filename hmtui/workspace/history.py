@@ -40,6 +40,7 @@ from hmtui.api.models import Id, Message
 from hmtui.api.paging import Pager
 from hmtui.cache.store import Store
 from hmtui.cache.writer import StoreWriter
+from hmtui.workspace.long_lived import settle_history
 
 CACHE_PAGE = 5_000  # cached rows read per query
 WRITE_CHUNK = 2_000  # messages per cache write (one transaction)
@@ -156,6 +157,7 @@ async def load_history(
                 tally.loaded += len(rows)
                 tally.from_cache += len(rows)
                 on_batch(rows)
+                settle_history()
                 progress("cache")
                 if len(rows) < cache_page:
                     break
@@ -222,6 +224,7 @@ async def load_history(
         write()
         tally.loaded += len(merged)
         on_batch(merged)
+        settle_history()
 
     producer = asyncio.ensure_future(produce())
     error: str | None = None

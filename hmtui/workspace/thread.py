@@ -7,13 +7,13 @@ Seams for the whole-history loader (hmtui/workspace/history.py, another module):
 
 from __future__ import annotations
 
-import gc
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from hmtui.api import ApiError, Conversation, Id, Message, NetworkError, Pager
+from hmtui.workspace.long_lived import release_history, settle_history
 
 if TYPE_CHECKING:
     from hmtui.workspace.workspace import Workspace
@@ -39,18 +39,6 @@ def oldest_of(messages: Sequence[Message]) -> Message | None:
 
 def terms(query: str | None) -> list[str]:
     return [t for t in (query or "").split() if t]
-
-
-def settle_history() -> None:
-    """Move what is loaded out of the collector's sight. With 20,000 messages loaded a full
-    collection takes ~90 ms, a visible hitch; loaded history is long-lived, so freeze it."""
-    gc.collect(1)  # this page's short-lived garbage: cheap, and not frozen with it
-    gc.freeze()
-
-
-def release_history() -> None:
-    """Let a thread that is being replaced be collected."""
-    gc.unfreeze()
 
 
 @dataclass

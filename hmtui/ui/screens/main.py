@@ -38,7 +38,8 @@ from hmtui.ui.widgets.inbox_sidebar import InboxSidebar, format_phone
 from hmtui.ui.widgets.key_footer import KeyFooter
 from hmtui.ui.widgets.status_line import StatusLine
 from hmtui.ui.widgets.thread_view import ThreadView
-from hmtui.workspace.thread import CACHE_PAGE, ThreadState, release_history, settle_history
+from hmtui.workspace.long_lived import release_history, settle_history
+from hmtui.workspace.thread import CACHE_PAGE, ThreadState
 from hmtui.workspace.workspace import PREVIEW_DELAY, Workspace
 
 __all__ = ["CACHE_PAGE", "MainScreen", "NARROW_WIDTH", "PREVIEW_DELAY"]

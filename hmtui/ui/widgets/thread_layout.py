@@ -34,7 +34,7 @@ from hmtui.api.models import Id, Message
 from hmtui.api.semantics import MessageKind
 from hmtui.cells import cell_len
 from hmtui.safe_text import clean_text, one_line
-from hmtui.ui.timefmt import clock_time, day_key, day_label
+from hmtui.ui.timefmt import clock_time, day_key, label_of_day
 
 FALLBACK_WIDTH = 80  # used to lay out before the widget has a size
 GUTTER = "▌ "
@@ -104,7 +104,7 @@ class Entry:
         self.index = 0  # its index in that list
         date = message.date if isinstance(message.date, datetime) else None
         self.key = day_key(date, tz)
-        self.label = day_label(date, tz) if date is not None else None
+        self.label = label_of_day(self.key) if self.key is not None else None
         self.paras = paragraphs(message)
         self.body_h = 0
         self.height = 0
