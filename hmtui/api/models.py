@@ -64,7 +64,7 @@ def _parse_datetime(value: object) -> datetime | None:
         return None
     if (len(value) == 20 and value[19] == "Z" and value[10] == "T" and value[4] == value[7] == "-"
             and value[13] == value[16] == ":"):
-        # What the API sends ("2026-11-20T11:39:35Z"): C's parser, three times faster than the
+        # What the API sends ("2026-11-20T11:39:35Z"): C's parser, about 2.5 times faster than the
         # pattern below. Anything it refuses (a leap second, say) takes the general way.
         try:
             return datetime.fromisoformat(value)
