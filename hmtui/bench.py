@@ -46,6 +46,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import math
 import os
@@ -380,7 +381,7 @@ async def _bench_scroll(plan: Plan, pilot: Any, probe: PaintProbe, messages: lis
         sizes = (plan.large, SMALL) if round_ % 2 == 0 else (SMALL, plan.large)
         for n in sizes:
             loaded = messages[-n:]
-            thread.set_thread(loaded, contact="Margaret Oduya")
+            _show_in_thread(app.main, loaded, contact="Margaret Oduya")
             thread.focus()
             await _settle(pilot)
             thread.scroll_to_message(loaded[n // 2].id)  # the middle of the history
@@ -436,6 +437,15 @@ async def _bench_open(plan: Plan, pilot: Any, probe: PaintProbe, results: dict[s
     _log(f"open thread: {results['open_thread_ms']:.1f} ms")
 
 
+def _show_in_thread(screen: Any, messages: Sequence[Any], **kw: Any) -> None:
+    """Put messages in the main screen's thread as the workspace would: in its spill first,
+    so that the pane, which keeps a window, reads back what it drops."""
+    spill = screen.workspace.thread.spill
+    spill.clear()
+    spill.put(messages)
+    screen.thread.set_thread(messages, **kw)
+
+
 async def _bench_prepend(plan: Plan, pilot: Any, probe: PaintProbe, messages: list[Any], results: dict[str, Any]) -> None:
     """Both sides load the messages just after the same point and fetch the same older page."""
     app = pilot.app
@@ -449,7 +459,7 @@ async def _bench_prepend(plan: Plan, pilot: Any, probe: PaintProbe, messages: li
         sizes = (plan.large, SMALL) if round_ % 2 == 0 else (SMALL, plan.large)
         for n in sizes:
             loaded = messages[cut:cut + n]
-            thread.set_thread(loaded, contact=conversation.display_name, at_start=False)
+            _show_in_thread(screen, loaded, contact=conversation.display_name, at_start=False)
             pager = app.client.message_pager(conversation.inbox_id, conversation.target)
             pager.resume([m.id for m in loaded], loaded[0].date.timestamp())
             screen.thread_pager = pager
@@ -828,33 +838,46 @@ def _thread_host() -> Any:
 async def _load_into_view(server: RemoteServer, expected: int, store: Any = None) -> tuple[float, int]:
     """Seconds to load the whole paged thread into a ThreadView through `load_history` (the
     cache first when `store` holds it), until repainted; and the requests made."""
-    from hmtui.workspace.long_lived import release_history
-
+    # As the app's start-up does (hmtui/startup.py): what is already made lives as long as the
+    # process, so it is frozen out of the collector's walks while the load is timed.
+    gc.collect()
+    gc.freeze()
     try:
         return await _timed_load(_thread_host(), server, expected, store)
     finally:
-        release_history()  # as the app does when another thread replaces this one
+        gc.unfreeze()
 
 
 async def _timed_load(app: Any, server: RemoteServer, expected: int, store: Any) -> tuple[float, int]:
     from hmtui.api import Credentials, HeymarketClient
+    from hmtui.cache.spill import UNDATED, Spill
     from hmtui.fake import HUGE_THREAD_INBOX, HUGE_THREAD_TARGET
     from hmtui.ui.widgets.thread_view import ThreadView
     from hmtui.workspace.history import load_history
 
+    # As in the app (hmtui.workspace.thread): each batch goes to the thread's spill before the
+    # view, and the view keeps a window, reading the rest back from the spill.
+    spill = Spill()
     async with app.run_test(size=TERMINAL_SIZE) as pilot:
         thread = app.query_one(ThreadView)
+        thread.set_page_source(lambda lo, hi: spill.read(UNDATED if lo is None else lo, UNDATED if hi is None else hi))
         thread.set_thread([], contact="Ruth Castellanos")
         await pilot.pause()
+
+        def hand_over(batch: Sequence[Any]) -> None:
+            spill.put(batch)
+            thread.prepend(batch)
+
         async with HeymarketClient(Credentials(server.secret_id, server.secret_key), base_url=server.url) as client:
             client.warm_up()
             start = perf_counter()
             pager = client.message_pager(HUGE_THREAD_INBOX, HUGE_THREAD_TARGET)
             result = await load_history(pager, inbox_id=HUGE_THREAD_INBOX, target=HUGE_THREAD_TARGET,
-                                        on_batch=thread.prepend, store=store)
+                                        on_batch=hand_over, store=store)
             thread.prepend([], at_start=result.complete)
             await pilot.pause()
             elapsed = perf_counter() - start
+        spill.close()
         if thread.message_count != expected or result.error:
             raise RuntimeError(f"the loader brought {thread.message_count:,} of {expected:,} ({result.error})")
         return elapsed, result.requests
@@ -1089,7 +1112,7 @@ def pty_app_child() -> None:
             await asyncio.sleep(0.05)
         screen = app.main
         _reset_thread(screen)
-        screen.thread.set_thread(messages, contact="Margaret Oduya")
+        _show_in_thread(screen, messages, contact="Margaret Oduya")
         screen.thread.focus()
         await asyncio.sleep(0.3)
         screen.thread.scroll_to_message(messages[len(messages) // 2].id)

@@ -32,31 +32,23 @@ async def _settle(pilot: Any) -> None:
 
 
 async def load_all(screen: Any) -> None:
-    """The whole history through `hmtui.workspace.history.load_history` into the thread (the
-    "load all" of issue 8), the screen's own older-page loading held off meanwhile."""
-    from hmtui.workspace.history import load_history
-
-    thread, pager, conversation = screen.thread, screen.thread_pager, screen.conversation
-    thread.set_loading_older(True)  # the screen's load_older stands aside while this runs
-    try:
-        result = await load_history(pager, inbox_id=conversation.inbox_id, target=conversation.target,
-                                    on_batch=thread.prepend, shown_oldest=thread.messages()[0])
-    finally:
-        thread.set_loading_older(False)
-    if result.error:
-        raise RuntimeError(result.error)
-    thread.prepend([], at_start=result.complete)
+    """The whole history through the workspace's own job (ctrl+g: `Thread.load_all`, the "load
+    all" of issue 8): what the app does, so the thread spills and windows as it does there."""
+    job = screen.workspace.thread.load_all()
+    if job is None:
+        raise RuntimeError("no thread to load")
+    await job.wait()
+    pager = screen.workspace.thread.pager
+    if pager is None or not pager.exhausted:
+        raise RuntimeError("the whole history did not load")
 
 
 async def scroll_all(pilot: Any, thread: Any, steps: int = 40) -> None:
-    """From the newest message to the oldest, in `steps` jumps, each painted."""
-    loaded = thread.messages()
-    stops = [loaded[round(k * (len(loaded) - 1) / steps)].id for k in range(steps, -1, -1)]
-    del loaded
-    for message_id in stops:
-        thread.scroll_to_message(message_id)
-        await pilot.pause()
-        await pilot.pause()
+    """From the newest message to the oldest, in `steps` jumps, each painted (and read back
+    from the spill, where the view windows the thread)."""
+    for k in range(steps, -1, -1):
+        thread.scroll_to(y=round(k * thread.max_scroll_y / steps), animate=False, immediate=True)
+        await _settle(pilot)
 
 
 async def load_and_show(inbox: int, phone: str, messages: int, *, everything: bool = False,
@@ -88,8 +80,7 @@ async def load_and_show(inbox: int, phone: str, messages: int, *, everything: bo
         # Displayed: the newest screen, the middle and the oldest loaded.
         for keys in (("pageup",) * 5, ("j", "k"), ("G",)):
             await pilot.press(*keys)
-        middle = thread.messages()[thread.message_count // 2]
-        thread.scroll_to_message(middle.id)
+        thread.scroll_to(y=thread.max_scroll_y // 2, animate=False, immediate=True)
         await _settle(pilot)
         await pilot.press("pagedown", "pagedown", "k")
         await _settle(pilot)

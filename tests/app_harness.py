@@ -96,8 +96,7 @@ async def running(server, *, size=(160, 45), settle_first: bool = True,
                 await settle(pilot)
             yield app, pilot
     finally:
-        # Reading history freezes it out of the collector's sight (main._settle_history); a
-        # freeze outlives the app, so undo it before the next test.
+        # A freeze (start-up's, hmtui/startup.py) outlives the app: undo it before the next test.
         gc.unfreeze()
 
 

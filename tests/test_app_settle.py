@@ -36,10 +36,12 @@ async def test_settle_fails_on_a_hang_instead_of_stalling(server) -> None:
         await settle(pilot)
 
 
-async def test_a_gc_freeze_from_reading_history_ends_with_the_app(server) -> None:
+async def test_reading_history_freezes_nothing(server) -> None:
+    """The pane keeps a window, so nothing is frozen out of the collector's sight any more:
+    freezing each page also froze its cyclic garbage for good (20 MiB over 100,000 messages)."""
     async with running(server) as (app, pilot):
         await open_long_thread(pilot, app)
-        await pilot.press("g")  # an older page: the loaded history is frozen out of the collector's sight
+        await pilot.press("g")  # an older page
         await settle(pilot)
-        assert gc.get_freeze_count() > 0
+        assert gc.get_freeze_count() == 0
     assert gc.get_freeze_count() == 0

@@ -88,7 +88,7 @@ def test_locate_at_every_boundary(count: int) -> None:
 def test_prepend_keeps_every_loaded_message_where_it_was_relative_to_the_added_lines() -> None:
     model = ThreadLayout(UTC)
     model.set_thread([msg(i) for i in range(10)])
-    anchor = model.by_id[4]
+    anchor = model.get(4)
     before = model.top_of(anchor)
     heights = [e.height for e in model.entries()]
     added = model.prepend([msg(-i) for i in range(1, 6)])
@@ -104,14 +104,14 @@ def test_separators_at_day_changes_and_append_touches_only_the_newest() -> None:
     model = ThreadLayout(UTC)
     model.set_thread([msg(0), msg(1), msg(2, date=BASE + day), msg(3, date=BASE + day)])
     assert [e.sep_label for e in model.entries()] == [None, "Wednesday, 10 January 2024", None, None]
-    assert model.by_id[1].height == 4  # header, body, blank, separator
+    assert model.get(1).height == 4  # header, body, blank, separator
     _, changed = model.append([msg(4, date=BASE + 3 * day)])
-    assert changed is model.by_id[3] and changed.sep_label == "Friday, 12 January 2024"
+    assert changed is model.get(3) and changed.sep_label == "Friday, 12 January 2024"
     entries, changed = model.append([msg(5, date=BASE + 3 * day + timedelta(hours=1))])
     assert [e.message.id for e in entries] == [5] and changed is None
     # Prepending an older day: the separator goes on the prepended message, the top shows its day.
     model.prepend([msg(-1, date=BASE - day)])
-    assert model.by_id[-1].sep_label == "Tuesday, 9 January 2024"
+    assert model.get(-1).sep_label == "Tuesday, 9 January 2024"
     assert model.oldest is not None and model.oldest.label == "Monday, 8 January 2024"
 
 

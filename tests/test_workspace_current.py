@@ -22,7 +22,7 @@ def assert_one_current(ws) -> None:
     assert ws.current is not None and header is not None
     assert header.id == ws.current.id
     # The thread holds this conversation's messages (or nothing yet), never another's.
-    targets = {m.target for m in ws.thread.state.loaded.values() if m.target}
+    targets = {m.target for m in ws.thread.state.tail if m.target}
     assert not targets or targets <= {ws.current.target, normalize_phone(ws.current.target or "")}
 
 
@@ -164,7 +164,7 @@ async def test_a_search_result_is_current_and_its_message_shown(make_workspace, 
             target = ws.conversations.visible[-1]
             ws.open(target)
             await ws.idle()
-            word = next(w for m in ws.thread.state.loaded.values() for w in (m.text or "").split() if len(w) > 6 and w.isalpha())
+            word = next(w for m in ws.thread.state.tail for w in (m.text or "").split() if len(w) > 6 and w.isalpha())
             writer.flush(5.0)
             ws.select_inbox(ws.inboxes[0])
             await ws.idle()

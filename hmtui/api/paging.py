@@ -29,6 +29,7 @@ from datetime import datetime
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
 from typing import Generic, TypeVar
 
+from hmtui.api.id_index import IdSet
 from hmtui.api.models import Id, sort_key_newest_first
 
 T = TypeVar("T")
@@ -90,7 +91,7 @@ class Pager(Generic[T]):
         self._fetch = fetch
         self._item_id = item_id
         self._item_time = item_time
-        self._seen: set[Hashable] = set()
+        self._seen = IdSet()  # compact: a thread's whole history of ids is kept
         self._oldest: float | None = None  # Unix seconds of the oldest item seen
         self._passes_at_oldest = 0
         self._started = False

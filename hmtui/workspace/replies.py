@@ -31,7 +31,8 @@ class ReplyListener:
     """What the reply side announces (no-op defaults; the main screen draws them)."""
 
     def sends_changed(self, messages: Sequence[Message]) -> None:
-        """The current thread's messages to draw: the server's, then the marks it lacks."""
+        """The current thread's newest messages (the server's) with the send marks it lacks: the
+        view brings its marks up to date and keeps the rest of its history."""
 
     def drafts_changed(self, targets: set[str]) -> None:
         """The targets of the selected inbox that have a draft (the list's ✎)."""
@@ -52,7 +53,7 @@ class Replies:
     def _now(self) -> float:
         """When a message is made: the app's clock, but never before the newest message the
         thread shows (a clock behind the server's would draw a new send above older ones)."""
-        newest = max((m.timestamp or 0.0 for m in self.ws.thread.state.loaded.values()), default=0.0)
+        newest = self.ws.thread.state.newest or 0.0
         return max(self.ws.clock().timestamp(), newest + 0.001)
 
     # -- sending -----------------------------------------------------------------------------
@@ -153,8 +154,8 @@ class Replies:
         key = self.ws.thread.state.key
         if key is None:
             return
-        loaded = list(self.ws.thread.state.loaded.values())
-        self.listener.sends_changed(self.marks.merge(*key, loaded))
+        # The newest messages are enough: a send's server copy is among them (see Thread.TAIL).
+        self.listener.sends_changed(self.marks.merge(*key, list(self.ws.thread.state.tail)))
 
     def _changed(self, inbox_id: Id, target: str) -> None:
         key = self.ws.thread.state.key

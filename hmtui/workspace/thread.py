@@ -3,17 +3,26 @@ after a failure), and find. `ThreadState` is the data; `Thread` does the work an
 
 Seams for the whole-history loader (hmtui/workspace/history.py, another module): `Thread.pager`,
 `Thread.store`, and `Thread.prepend_batch(messages, at_start=...)`.
+
+Memory stays nearly flat in the history's length (issue 11): the state keeps the loaded ids in a
+compact `IdSet` and the newest messages (`tail`, for the send marks), not every message. Each
+message that reaches the view is written to the thread's `Spill` (a temporary file, whatever the
+cache setting), which the view reads back in pages as you scroll (`read_window`) and find
+searches.
 """
 
 from __future__ import annotations
 
-import re
+import math
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from hmtui.api import ApiError, Conversation, Id, Message, NetworkError, Pager
-from hmtui.workspace.long_lived import release_history, settle_history
+from hmtui.api.id_index import IdSet
+from hmtui.cache.spill import UNDATED, Spill
+from hmtui.workspace.long_lived import settle_history
 
 if TYPE_CHECKING:
     from hmtui.workspace.workspace import Workspace
@@ -24,6 +33,9 @@ OLDER_RETRY_PAUSE = 5.0
 # Presses of `g` kept while an older page is on its way (each is one more page): a burst of
 # presses is not lost, and a key held down does not queue the whole thread.
 MAX_QUEUED_OLDER = 20
+# The newest messages kept in memory: what the send marks are merged with (a send's server copy
+# is among the newest), whatever the view holds.
+TAIL = 200
 
 
 def order(hit: tuple[float, Id]) -> tuple[float, int, int | str]:
@@ -45,7 +57,9 @@ def terms(query: str | None) -> list[str]:
 class ThreadState:
     conversation: Conversation | None = None  # THE current conversation: thread, header, actions
     pager: Pager[Message] | None = None
-    loaded: dict[Id, Message] = field(default_factory=dict)
+    loaded: IdSet = field(default_factory=IdSet)  # ids of the messages handed to the view
+    newest: float | None = None  # the newest dated message's time
+    tail: deque[Message] = field(default_factory=lambda: deque(maxlen=TAIL))  # the newest, oldest first
     cache_left: bool = False  # the cache holds older messages of this thread than loaded
     view_oldest: Message | None = None  # the oldest dated message loaded
     older_paused_until: float = 0.0  # after a failed older page, until when not to ask again
@@ -64,24 +78,58 @@ class ThreadState:
         return c.inbox_id, c.target
 
     def add(self, messages: Sequence[Message]) -> list[Message]:
-        fresh = [m for m in messages if isinstance(m, Message) and m.id not in self.loaded]
-        for m in fresh:
-            self.loaded[m.id] = m
+        fresh: list[Message] = []
+        seen: set[Id] = set()
+        for m in messages:
+            if not isinstance(m, Message):
+                continue
+            try:
+                if m.id in self.loaded or m.id in seen:
+                    continue
+            except TypeError:  # an unhashable id
+                continue
+            seen.add(m.id)
+            fresh.append(m)
+        self.loaded.update(seen)
         self.view_oldest = oldest_of([*fresh, *filter(None, [self.view_oldest])])
+        stamps = [m.timestamp for m in fresh if m.timestamp is not None]
+        if stamps:
+            self.newest = max(stamps) if self.newest is None else max(self.newest, *stamps)
+        tail_start = (self.tail[0].timestamp or 0.0) if len(self.tail) == self.tail.maxlen else -math.inf
+        recent = [m for m in fresh if (m.timestamp or 0.0) >= tail_start]
+        if recent:
+            merged = sorted([*self.tail, *recent], key=lambda m: order((m.timestamp or 0.0, m.id)))
+            self.tail.clear()
+            self.tail.extend(merged[-TAIL:])
         return fresh
-
-    def matching_ids(self, query: str) -> list[Id]:
-        patterns = [re.compile(re.escape(t), re.IGNORECASE) for t in terms(query)]
-        if not patterns:
-            return []
-        return [m.id for m in self.loaded.values()
-                if m.text and all(p.search(m.text) for p in patterns)]
 
 
 class Thread:
     def __init__(self, ws: Workspace) -> None:
         self.ws = ws
         self.state = ThreadState()
+        self.spill = Spill()
+
+    def _add(self, messages: Sequence[Message]) -> list[Message]:
+        """Record messages handed to the view, and write them to the spill (before the view
+        gets them, so that a page the view evicts can always be read back)."""
+        fresh = self.state.add(messages)
+        self.spill.put(fresh)
+        return fresh
+
+    async def read_window(self, lo: float | None, hi: float | None) -> list[Message]:
+        """The loaded messages with lo <= time <= hi (None: undated), oldest first, from the
+        spill: the view's page source."""
+        if self.spill.failed is not None:
+            raise RuntimeError(f"the spill failed: {self.spill.failed}")
+        return await self.spill.read(UNDATED if lo is None else lo, UNDATED if hi is None else hi)
+
+    async def loaded_messages(self) -> list[Message]:
+        """Every loaded message, oldest first (an export); off the event loop."""
+        return await self.spill.read(UNDATED, math.inf)
+
+    def close(self) -> None:
+        self.spill.close()
 
     @property
     def pager(self) -> Pager[Message] | None:
@@ -101,6 +149,7 @@ class Thread:
             if state.conversation is None:
                 return
             self.state = ThreadState()
+            self.spill.clear()
             ws.tasks.cancel("thread")
             ws.listener.current_changed(None)
             ws.listener.thread_cleared("Select a conversation")
@@ -111,10 +160,10 @@ class Thread:
             return
         pending, had_find = state.pending_jump, bool(state.find_query)
         self.state = ThreadState(conversation=conversation, pending_jump=pending)
+        self.spill.clear()
         if had_find:
             ws.listener.find_changed("")  # a find belongs to the thread it was made in
         ws.listener.current_changed(conversation)
-        release_history()
         ws.tasks.cancel("older")
         ws.tasks.cancel("history")
         if not self._show_cached(conversation):
@@ -196,9 +245,12 @@ class Thread:
             if real is not None:
                 conversation = state.conversation = real
                 ws.listener.current_changed(real)
-        state.loaded = {}
+        state.loaded = IdSet()
         state.view_oldest = None
-        state.add(messages)
+        state.newest = None
+        state.tail.clear()
+        self.spill.clear()
+        self._add(messages)
         ws.listener.thread_reset(ws.replies.merged(messages), conversation.display_name, at_start)
         if state.find_query:
             self.set_find("")  # a find belongs to the thread it was made in
@@ -211,7 +263,7 @@ class Thread:
             self.ws.cache("mark_thread_complete", *key)
 
     def _append(self, newer: Sequence[Message]) -> None:
-        fresh = self.state.add(newer)
+        fresh = self._add(newer)
         key = self.state.key
         if fresh and key is not None and self.ws.replies.has_marks(*key):
             self.ws.replies.redraw()  # the server's copy of a send replaces its mark
@@ -239,7 +291,7 @@ class Thread:
     def prepend_batch(self, older: Sequence[Message], *, at_start: bool) -> int:
         """Put older messages on top (a page from the cache or the server); returns how many
         were new. The seam for a whole-history loader."""
-        fresh = self.state.add(older)
+        fresh = self._add(older)
         self.ws.listener.thread_prepended(older, at_start)
         return len(fresh)
 
@@ -372,7 +424,11 @@ class Thread:
         if not query or state.conversation is None:
             state.find_hits = []
             return
-        hits = {id_: state.loaded[id_].timestamp or 0.0 for id_ in state.matching_ids(query)}
+        loaded = self.spill.matches(terms(query))
+        if loaded is None:
+            self.ws.listener.notice("Find is still indexing the loaded history: try again in a moment")
+            loaded = []
+        hits = {id_: (0.0 if stamp == UNDATED else stamp) for stamp, id_ in loaded}
         key = state.key
         if key is not None:
             for hit in self.ws.store.search(query, inbox_id=key[0], target=key[1], limit=1000):

@@ -62,7 +62,7 @@ async def load_whole_history(thread: Thread) -> HistoryResult | None:
             return None
         state.older_queued = 0
         ws.listener.thread_loading_older(True)
-        newest = max((m.timestamp for m in state.loaded.values() if m.timestamp is not None), default=None)
+        newest = state.newest
         start = conversation.created.timestamp() if conversation.created is not None else None
         shown_before = len(state.loaded)
 

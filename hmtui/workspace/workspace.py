@@ -197,6 +197,7 @@ class Workspace(TriageKeys, QueueKeys):
             if handle is not None:
                 handle.cancel()
         self.tasks.cancel_all()
+        self.thread.close()
 
     # -- start-up --------------------------------------------------------------------------------
 

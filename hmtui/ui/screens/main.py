@@ -38,7 +38,7 @@ from hmtui.ui.widgets.inbox_sidebar import InboxSidebar, format_phone
 from hmtui.ui.widgets.key_footer import KeyFooter
 from hmtui.ui.widgets.status_line import StatusLine
 from hmtui.ui.widgets.thread_view import ThreadView
-from hmtui.workspace.long_lived import release_history, settle_history
+from hmtui.workspace.long_lived import settle_history
 from hmtui.workspace.thread import CACHE_PAGE, ThreadState
 from hmtui.workspace.workspace import PREVIEW_DELAY, Workspace
 
@@ -127,6 +127,8 @@ class MainScreen(HistoryKeys, QueueActions, ReplyKeys, Guarded, Screen[None]):
         for title, text, timeout in self._warnings:  # e.g. a config file others can read
             self.notify(one_line(text, 300), title=title, severity="warning", markup=False, timeout=timeout)
         self.thread.clear_thread("Select a conversation")
+        # The pane keeps a window of the thread; the rest is read back from the workspace's spill.
+        self.thread.set_page_source(lambda lo, hi: self.workspace.thread.read_window(lo, hi))
         self.view.list_title_changed()
         self.conversations.focus()
         # What the cache knew goes into the very first frame; network work waits for it.
@@ -469,7 +471,8 @@ class MainScreen(HistoryKeys, QueueActions, ReplyKeys, Guarded, Screen[None]):
                 thread_state.prepend_batch(older, at_start=pager.exhausted)
                 self.status.start("export", f"exporting… {view.message_count:,} messages")
             settle_history()
-            messages = view.messages()
+            # The view keeps only a window: the whole of it comes from the spill, with the marks.
+            messages = self.workspace.replies.merged(await thread_state.loaded_messages())
             path = export_path(conversation, fmt, self.clock().astimezone(self.tz), self.export_dir)
             content = render_markdown(conversation, messages, self.tz) if fmt == "markdown" else render_jsonl(messages)
             try:
@@ -485,10 +488,3 @@ class MainScreen(HistoryKeys, QueueActions, ReplyKeys, Guarded, Screen[None]):
     def action_refresh(self) -> None:
         self.workspace.refresh_now()
 
-
-def _settle_history() -> None:
-    settle_history()
-
-
-def _release_history() -> None:
-    release_history()

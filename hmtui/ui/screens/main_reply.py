@@ -42,7 +42,7 @@ class ReplyView(ReplyListener):
             thread = self.screen.thread
         except NoMatches:  # closing
             return
-        thread.set_thread(messages, contact=getattr(thread, "_contact", ""), at_start=thread.at_start)
+        thread.sync_marks(messages, lambda message: send_state(message) is not None)
 
     def drafts_changed(self, targets: set[str]) -> None:
         try:

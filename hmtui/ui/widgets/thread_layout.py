@@ -9,10 +9,11 @@ Layout (virtual lines, top to bottom)::
 A message's block carries the separator that comes *after* it, so prepending older messages never
 changes the height of a message already loaded, and appending changes at most the previously newest.
 
-Messages live in two lists so both ends grow in O(batch): `older` holds prepended messages
-newest-first (each prepend appends to it, growing "upwards"), `newer` holds the rest oldest-first.
-Each has running sums of block heights, so the message at a line is a bisect and a message's
-line is one lookup.
+Messages live in two arrays-of-rows so both ends grow in O(batch): `older` holds prepended
+messages newest-first (each prepend appends to it, growing "upwards"), `newer` holds the rest
+oldest-first. Each has running sums of block heights, so the message at a line is a bisect and a
+message's line is one lookup. The text of a message is held only near the screen when the view
+windows the thread (see `ThreadLayout`).
 
 No Textual here (Rich only, to wrap text by cells): `ThreadView` draws this model, and tests
 check it directly. Every string from the server goes through `clean_text` / `one_line`.
@@ -22,14 +23,17 @@ from __future__ import annotations
 
 import math
 import re
+from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from itertools import accumulate
 from datetime import datetime, tzinfo
 
 from rich.cells import chop_cells
 from rich.console import Console
 from rich.text import Text
 
+from hmtui.api.id_index import IdMap
 from hmtui.api.models import Id, Message
 from hmtui.api.semantics import MessageKind
 from hmtui.cells import cell_len
@@ -65,8 +69,11 @@ def wrap(text: str, width: int, kind: int = 0) -> list[str]:
 
 def sort_key(message: Message) -> tuple[float, int, int | str]:
     date = message.date
-    stamp = date.timestamp() if isinstance(date, datetime) else -math.inf
-    id_ = message.id
+    return id_order(date.timestamp() if isinstance(date, datetime) else -math.inf, message.id)
+
+
+def id_order(stamp: float, id_: Id) -> tuple[float, int, int | str]:
+    """The thread's order of (time, id): ids of mixed types never compare directly."""
     if isinstance(id_, int) and not isinstance(id_, bool):
         return (stamp, 0, id_)
     return (stamp, 1, str(id_))
@@ -93,22 +100,45 @@ def header_when(moment: datetime | None, now: datetime | None, tz: tzinfo) -> st
     return f"{local:%a} {local.day} {local:%b %Y %H:%M}"
 
 
+def day_code(key: tuple[int, int, int] | None) -> int:
+    """A day key in 4 bytes (0: undated)."""
+    return 0 if key is None else key[0] * 10_000 + key[1] * 100 + key[2]
+
+
+def day_of_code(code: int) -> tuple[int, int, int] | None:
+    return None if code == 0 else (code // 10_000, code // 100 % 100, code % 100)
+
+
 class Entry:
-    """One loaded message and its layout."""
+    """One message of the thread and its layout. Only the messages near the screen have one
+    (see `ThreadLayout`); a *stub* (`message` None) stands for a message whose text is on its
+    way back from the spill: it has the height the index knows and draws as a placeholder."""
 
-    __slots__ = ("message", "older", "index", "key", "label", "paras", "body_h", "height", "sep_label")
+    __slots__ = ("message", "pos", "key", "label", "paras", "body_h", "height", "sep_label", "pinned")
 
-    def __init__(self, message: Message, tz: tzinfo) -> None:
+    def __init__(self, message: Message | None, tz: tzinfo, pos: int = 0) -> None:
+        self.pos = pos  # its place in the thread (see ThreadLayout)
+        self.body_h = 0
+        self.height = 0
+        self.sep_label: str | None = None  # the day separator drawn after this message
+        self.pinned = False  # not in the spill (a send mark): never evicted
+        self.message: Message | None = None
+        self.key: tuple[int, int, int] | None = None
+        self.label: str | None = None
+        self.paras: list[tuple[str, int, int]] = []
+        if message is not None:
+            self.load(message, tz)
+
+    def load(self, message: Message, tz: tzinfo) -> None:
         self.message = message
-        self.older = False  # which list it is in
-        self.index = 0  # its index in that list
         date = message.date if isinstance(message.date, datetime) else None
         self.key = day_key(date, tz)
         self.label = label_of_day(self.key) if self.key is not None else None
         self.paras = paragraphs(message)
-        self.body_h = 0
-        self.height = 0
-        self.sep_label: str | None = None  # the day separator drawn after this message
+
+    @property
+    def older(self) -> bool:
+        return self.pos < 0
 
 
 def paragraphs(message: Message) -> list[tuple[str, int, int]]:
@@ -180,8 +210,73 @@ def terms_pattern(found: Sequence[str]) -> re.Pattern[str] | None:
 Measure = Callable[[Entry, int], None]
 
 
+def estimate_body(npara: int, cells: int, longest: int, room: int) -> int:
+    """Body lines of a message not measured at this width: exact when no paragraph wraps (most
+    texts), else about what folding the cells into `room` takes; corrected when it is drawn."""
+    if longest <= room:
+        return npara
+    return max(npara, npara - 1 + -(-cells // max(room, 1)))
+
+
+class _Side:
+    """One direction of growth of the thread's index: a row per message, in arrays."""
+
+    __slots__ = ("stamp", "height", "cum", "day", "npara", "cells", "longest")
+
+    def __init__(self) -> None:
+        self.stamp = array("d")  # Unix seconds (-inf: undated)
+        self.height = array("i")  # block height at the layout's width (0: removed)
+        self.cum = array("q")  # running sums of `height`
+        self.day = array("i")  # day_code of the local day
+        self.npara = array("H")  # what a height is estimated from at another width
+        self.cells = array("i")
+        self.longest = array("i")
+
+    def __len__(self) -> int:
+        return len(self.height)
+
+    @property
+    def total(self) -> int:
+        return self.cum[-1] if self.cum else 0
+
+    def push(self, entry: Entry, stamp: float) -> None:
+        lengths = [length for _, length, _ in entry.paras] or [0]
+        self.stamp.append(stamp)
+        self.height.append(entry.height)
+        self.cum.append(self.total + entry.height)
+        self.day.append(day_code(entry.key))
+        self.npara.append(min(len(entry.paras), 65_535))
+        self.cells.append(min(sum(lengths), 2**31 - 1))
+        self.longest.append(min(max(lengths), 2**31 - 1))
+
+    def resum(self, start: int) -> None:
+        """Running sums again from `start` (one pass in C)."""
+        if start >= len(self.height):
+            return
+        base = self.cum[start - 1] if start else 0
+        self.cum[start:] = array("q", accumulate(self.height[start:], initial=base))[1:]
+
+
+def _stamp(message: Message) -> float:
+    date = message.date
+    return date.timestamp() if isinstance(date, datetime) else -math.inf
+
+
 class ThreadLayout:
-    """The loaded messages of one thread, their heights at one width, and line arithmetic.
+    """The messages of one thread, their heights at one width, and line arithmetic.
+
+    Every loaded message has a *position*: 0, 1, 2… for the first batch and what is appended
+    after it, -1, -2… for what is prepended (older) above it, so positions never change and
+    ascending is oldest first. An *index* keeps a few numbers per position in arrays (time, height
+    and running sums, day, what a height is estimated from): about 40 bytes a message, so a
+    thread of 100,000 costs a few MiB. `Entry` objects (the text, cleaned and split) exist only
+    for the positions in `live`: all of them unless the view windows the thread (ThreadView, with
+    a page source), then only those near the screen; a position without one gets a stub
+    (`entry(pos)`) until `fill` brings its message back.
+
+    Heights are measured when a message arrives and when it is drawn; a new width re-measures only
+    the live messages and estimates the rest (`estimate_body`), and `fill` corrects an estimate
+    when the message comes back (it returns the changes, so the view can keep the screen still).
 
     `measure` is how an entry's height is found (default `measure`); the widget passes its own
     so that tests can count the wraps."""
@@ -193,55 +288,136 @@ class ThreadLayout:
         self.reset()
 
     def reset(self) -> None:
-        self.older: list[Entry] = []  # newest-first
-        self.older_cum: list[int] = []  # older_cum[j] = sum of heights of older[0..j]
-        self.newer: list[Entry] = []  # oldest-first
-        self.newer_cum: list[int] = []
-        self.by_id: dict[Id, Entry] = {}
+        self.older = _Side()  # positions -1, -2, … (newest first)
+        self.newer = _Side()  # positions 0, 1, … (oldest first)
+        self.ids = IdMap()  # message id → position
+        self.live: dict[int, Entry] = {}
+        self.removed = 0  # positions of removed messages (a send mark the server replaced)
         # Messages marked `hidden`: not drawn, but kept (an export writes them, marked).
         self.hidden: dict[Id, Message] = {}
         self.top_h = 1
         self.has_thread = False
+
+    # -- positions ---------------------------------------------------------------------------
+
+    def _at(self, pos: int) -> tuple[_Side, int]:
+        return (self.older, -pos - 1) if pos < 0 else (self.newer, pos)
+
+    @property
+    def first_pos(self) -> int:
+        return -len(self.older)
+
+    @property
+    def last_pos(self) -> int:
+        return len(self.newer) - 1
+
+    def _valid(self, pos: int) -> bool:
+        return self.first_pos <= pos <= self.last_pos
+
+    def height_at(self, pos: int) -> int:
+        side, i = self._at(pos)
+        return side.height[i]
+
+    def stamp_at(self, pos: int) -> float:
+        side, i = self._at(pos)
+        return side.stamp[i]
+
+    def pos_of(self, message_id: Id) -> int | None:
+        try:
+            pos = self.ids.get(message_id)
+        except TypeError:  # an unhashable id
+            return None
+        if pos is None or not self._valid(int(pos)) or self.height_at(int(pos)) == 0:
+            return None
+        return int(pos)
+
+    def _step(self, pos: int, step: int) -> int | None:
+        """The next position in a direction that holds a message (removed ones are skipped)."""
+        pos += step
+        while self._valid(pos):
+            if self.height_at(pos):
+                return pos
+            pos += step
+        return None
+
+    def _sep_after(self, pos: int) -> str | None:
+        following = self._step(pos, 1)
+        if following is None:
+            return None
+        here, there = self._day(pos), self._day(following)
+        return label_of_day(day_of_code(there)) if there and there != here else None  # type: ignore[arg-type]
+
+    def _day(self, pos: int) -> int:
+        side, i = self._at(pos)
+        return side.day[i]
 
     # -- reading -----------------------------------------------------------------------------
 
     @property
     def message_count(self) -> int:
         """Loaded messages, the hidden ones included."""
-        return len(self.older) + len(self.newer) + len(self.hidden)
+        return len(self.older) + len(self.newer) - self.removed + len(self.hidden)
 
     def messages(self) -> list[Message]:
-        """Every loaded message, oldest first, the hidden ones included (they are not drawn)."""
+        """The live messages, oldest first, the hidden ones included (they are not drawn): every
+        loaded message unless the view windows the thread."""
         shown = self.shown_messages()
         if not self.hidden:
             return shown
         return sorted([*shown, *self.hidden.values()], key=sort_key)
 
     def shown_messages(self) -> list[Message]:
-        return [e.message for e in reversed(self.older)] + [e.message for e in self.newer]
+        return [e.message for e in self.entries() if e.message is not None]
 
     def entries(self) -> Iterable[Entry]:
-        """The drawn entries, oldest first."""
-        yield from reversed(self.older)
-        yield from self.newer
+        """The live entries that are drawn, oldest first (stubs included)."""
+        for pos in sorted(self.live):
+            if self.height_at(pos):
+                yield self.live[pos]
 
     def has_message(self, message_id: Id) -> bool:
-        return message_id in self.by_id or message_id in self.hidden
+        return self.pos_of(message_id) is not None or message_id in self.hidden
+
+    def ids_in_order(self) -> list[Id]:
+        """The ids of every loaded message, oldest first, the hidden ones included, as
+        `messages` would give them with all in memory (O(n log n): tests and tools, not keys)."""
+        placed = sorted(((pos, key) for key in self.ids.keys() if (pos := self.pos_of(key)) is not None),
+                        key=lambda pair: pair[0])
+        if not self.hidden:
+            return [key for _, key in placed]
+        keyed = [(id_order(self.stamp_at(pos), key), key) for pos, key in placed]
+        keyed += [(sort_key(m), m.id) for m in self.hidden.values()]
+        return [key for _, key in sorted(keyed, key=lambda pair: pair[0])]
 
     def get(self, message_id: Id) -> Entry | None:
-        try:
-            return self.by_id.get(message_id)
-        except TypeError:  # an unhashable id
-            return None
+        pos = self.pos_of(message_id)
+        return self.entry(pos) if pos is not None else None
+
+    def entry(self, pos: int) -> Entry:
+        """The entry at a position: the live one, or a stub made for it (see the class)."""
+        found = self.live.get(pos)
+        if found is not None:
+            return found
+        stub = Entry(None, self.tz, pos)
+        side, i = self._at(pos)
+        stub.height = side.height[i]
+        stub.key = day_of_code(side.day[i])
+        stub.label = label_of_day(stub.key) if stub.key is not None else None
+        stub.sep_label = self._sep_after(pos)
+        stub.body_h = max(stub.height - 2 - (stub.sep_label is not None), 1)
+        self.live[pos] = stub
+        return stub
 
     def matching_ids(self, query: str) -> list[Id]:
-        """Ids of the loaded messages whose body contains every term of `query`
-        (case-insensitive), oldest first. O(loaded messages)."""
+        """Ids of the live messages whose body contains every term of `query`
+        (case-insensitive), oldest first. O(live messages)."""
         patterns = [re.compile(re.escape(term), re.IGNORECASE) for term in terms(query)]
         if not patterns:
             return []
         found: list[Id] = []
         for entry in self.entries():
+            if entry.message is None:
+                continue
             body = "\n".join(text for text, _, kind in entry.paras if kind == BODY)
             if body and all(pattern.search(body) for pattern in patterns):
                 found.append(entry.message.id)
@@ -249,16 +425,16 @@ class ThreadLayout:
 
     # -- changing --------------------------------------------------------------------------
 
-    def new_entries(self, messages: Iterable[Message], loaded: Mapping[Id, object] | set[Id]) -> list[Entry]:
+    def new_entries(self, messages: Iterable[Message], loaded: object = None) -> list[Entry]:
         """Entries for the messages not yet loaded, oldest first, without duplicates (hidden ones
-        are kept aside in `hidden`)."""
+        are kept aside in `hidden`). `loaded` is not used (kept for callers of the old form)."""
         seen: set[Id] = set()
         fresh: list[Message] = []
         for message in messages:
             if not isinstance(message, Message):
                 continue
             try:
-                if message.id in loaded or message.id in seen or message.id in self.hidden:
+                if message.id in seen or message.id in self.hidden or self.pos_of(message.id) is not None:
                     continue
                 seen.add(message.id)
             except TypeError:  # an unhashable id
@@ -273,7 +449,7 @@ class ThreadLayout:
     def set_thread(self, messages: Sequence[Message]) -> None:
         """Replace everything with these messages."""
         self.reset()
-        entries = self.new_entries(messages, set())
+        entries = self.new_entries(messages)
         self.has_thread = True
         self.link_separators(entries, None)
         self.push_newer(entries)
@@ -283,7 +459,7 @@ class ThreadLayout:
         """Put older messages on top; the lines added above what was loaded (0: none new).
         No loaded message changes height."""
         self.has_thread = True
-        entries = self.new_entries(older, self.by_id)
+        entries = self.new_entries(older)
         if not entries:
             return 0
         old_height = self.total_height
@@ -292,136 +468,265 @@ class ThreadLayout:
             self.push_newer(entries)
             self.set_top()
             return self.total_height - old_height
-        self.link_separators(entries, self.oldest)
+        first = self._step(self.first_pos - 1, 1)
+        self.link_separators(entries, day_of_code(self._day(first)) if first is not None else None)
         for entry in reversed(entries):
             self._measure(entry, self.width)
-            entry.older = True
-            entry.index = len(self.older)
-            self.older.append(entry)
-            self.older_cum.append((self.older_cum[-1] if self.older_cum else 0) + entry.height)
-            self.by_id[entry.message.id] = entry
+            entry.pos = -len(self.older) - 1
+            self.older.push(entry, _stamp(entry.message))  # type: ignore[arg-type]
+            self._own(entry)
         self.set_top()
         return self.total_height - old_height
 
     def append(self, newer: Sequence[Message]) -> tuple[list[Entry], Entry | None]:
         """Put new messages at the bottom: (the entries added, the previously newest entry if its
         height changed because a day separator now follows it)."""
-        entries = self.new_entries(newer, self.by_id)
+        entries = self.new_entries(newer)
         if not entries:
             return [], None
         self.has_thread = True
         changed: Entry | None = None
-        if self.newer:
-            last = self.newer[-1]
-            self.link_separators([last, entries[0]], None)
-            old = last.height
-            self._measure(last, self.width)
-            if last.height != old:
-                self.newer_cum[-1] += last.height - old
-                changed = last
+        last = self._step(self.last_pos + 1, -1)
+        if last is not None:
+            entry = self.entry(last)
+            self.link_separators([entry, entries[0]], None)
+            old = entry.height
+            if entry.message is not None:
+                self._measure(entry, self.width)
+            else:
+                entry.height = entry.body_h + 2 + (entry.sep_label is not None)
+            if entry.height != old:
+                self._set_height(last, entry.height)
+                changed = entry
         self.link_separators(entries, None)
         self.push_newer(entries)
         self.set_top()
         return entries, changed
 
+    def replace(self, message: Message) -> Entry | None:
+        """A message loaded before, changed (a send mark's state): its entry again; None if it
+        is not loaded."""
+        pos = self.pos_of(message.id)
+        if pos is None:
+            return None
+        entry = self.entry(pos)
+        entry.load(message, self.tz)
+        entry.sep_label = self._sep_after(pos)
+        self._measure(entry, self.width)
+        self._set_height(pos, entry.height)
+        return entry
+
+    def remove(self, message_id: Id) -> bool:
+        """Take a message out (a send mark the server replaced, or dropped): its position stays,
+        empty. False if it was not loaded."""
+        pos = self.pos_of(message_id)
+        if pos is None:
+            return False
+        previous = self._step(pos, -1)
+        self._set_height(pos, 0)
+        self.live.pop(pos, None)
+        self.removed += 1
+        if previous is not None:  # the separator after it may change
+            entry = self.entry(previous)
+            entry.sep_label = self._sep_after(previous)
+            height = entry.body_h + 2 + (entry.sep_label is not None)
+            if height != entry.height:
+                entry.height = height
+                self._set_height(previous, height)
+        self.set_top()
+        return True
+
+    def _set_height(self, pos: int, height: int) -> None:
+        side, i = self._at(pos)
+        if side.height[i] != height:
+            side.height[i] = height
+            side.resum(i)
+
+    def _own(self, entry: Entry) -> None:
+        self.ids[entry.message.id] = entry.pos  # type: ignore[union-attr]
+        self.live[entry.pos] = entry
+
+    def fill(self, messages: Iterable[Message]) -> list[tuple[int, int]]:
+        """Messages read back from the spill: their stubs (or missing entries) get them, measured.
+        Returns (position, height change) for each estimate that was off."""
+        changed: list[tuple[int, int]] = []
+        starts = {id(self.older): None, id(self.newer): None}
+        for message in messages:
+            if not isinstance(message, Message):
+                continue
+            pos = self.pos_of(message.id)
+            if pos is None:
+                continue
+            entry = self.live.get(pos)
+            if entry is not None and entry.message is not None:
+                continue
+            if entry is None:
+                entry = Entry(message, self.tz, pos)
+                self.live[pos] = entry
+            else:
+                entry.load(message, self.tz)
+            entry.sep_label = self._sep_after(pos)
+            self._measure(entry, self.width)
+            side, i = self._at(pos)
+            if side.height[i] != entry.height:
+                changed.append((pos, entry.height - side.height[i]))
+                side.height[i] = entry.height
+                start = starts[id(side)]
+                starts[id(side)] = i if start is None else min(start, i)
+        for side in (self.older, self.newer):
+            start = starts[id(side)]
+            if start is not None:
+                side.resum(start)
+        return changed
+
+    def evict(self, keep: Callable[[Entry], bool]) -> list[Entry]:
+        """Drop the live entries `keep` refuses (the view keeps those near the screen)."""
+        gone = [entry for entry in self.live.values() if not entry.pinned and not keep(entry)]
+        for entry in gone:
+            del self.live[entry.pos]
+        return gone
+
+    def missing(self, lo: int, hi: int) -> tuple[int, int] | None:
+        """The first and last positions in [lo, hi] without a message in memory (None: none)."""
+        lo, hi = max(lo, self.first_pos), min(hi, self.last_pos)
+        first = last = None
+        live = self.live
+        for pos in range(lo, hi + 1):
+            entry = live.get(pos)
+            if (entry is None or entry.message is None) and self.height_at(pos):
+                if first is None:
+                    first = pos
+                last = pos
+        return None if first is None else (first, last)  # type: ignore[return-value]
+
     def relayout(self, width: int) -> None:
-        """Measure every message again for a new width."""
+        """Heights for a new width: the live messages measured, the others estimated (one pass
+        over the arrays; a removed message's neighbours may be a separator off until drawn)."""
         self.width = width
-        for entries, cum in ((self.older, self.older_cum), (self.newer, self.newer_cum)):
-            cum.clear()
-            total = 0
-            for entry in entries:
-                self._measure(entry, width)
-                total += entry.height
-                cum.append(total)
+        room = body_width(width)
+        live = self.live
+        first_newer_day = self.newer.day[0] if self.newer else 0
+        for side, newer in ((self.older, False), (self.newer, True)):
+            height, day, npara, cells, longest = side.height, side.day, side.npara, side.cells, side.longest
+            count = len(height)
+            for i in range(count):
+                if not height[i]:
+                    continue
+                pos = i if newer else -i - 1
+                entry = live.get(pos)
+                if entry is not None and entry.message is not None:
+                    self._measure(entry, width)
+                    height[i] = entry.height
+                    continue
+                if newer:
+                    following = day[i + 1] if i + 1 < count else 0
+                else:
+                    following = day[i - 1] if i else first_newer_day
+                sep = 1 if following and following != day[i] else 0
+                body = npara[i] if longest[i] <= room else estimate_body(npara[i], cells[i], longest[i], room)
+                height[i] = body + 2 + sep
+                if entry is not None:  # a stub
+                    entry.height, entry.body_h = height[i], body
+            side.resum(0)
         self.set_top()
 
     @staticmethod
-    def link_separators(entries: Sequence[Entry], following: Entry | None) -> None:
-        """Set each entry's separator from the entry after it (the last one's from `following`)."""
+    def link_separators(entries: Sequence[Entry], following: Entry | tuple[int, int, int] | None) -> None:
+        """Set each entry's separator from the entry after it (the last one's from `following`:
+        an entry or a day key)."""
         for i, entry in enumerate(entries):
             after = entries[i + 1] if i + 1 < len(entries) else following
-            if after is not None and after.key is not None and after.key != entry.key:
-                entry.sep_label = after.label
+            key = after.key if isinstance(after, Entry) else after
+            if key is not None and key != entry.key:
+                entry.sep_label = label_of_day(key)
             else:
                 entry.sep_label = None
 
     def push_newer(self, entries: Sequence[Entry]) -> None:
-        total = self.newer_cum[-1] if self.newer_cum else 0
         for entry in entries:
             self._measure(entry, self.width)
-            entry.older = False
-            entry.index = len(self.newer)
-            self.newer.append(entry)
-            total += entry.height
-            self.newer_cum.append(total)
-            self.by_id[entry.message.id] = entry
+            entry.pos = len(self.newer)
+            self.newer.push(entry, _stamp(entry.message))  # type: ignore[arg-type]
+            self._own(entry)
 
     def set_top(self) -> None:
-        oldest = self.oldest
-        self.top_h = 2 if oldest is not None and oldest.label is not None else 1
+        first = self._step(self.first_pos - 1, 1)
+        self.top_h = 2 if first is not None and self._day(first) else 1
 
     # -- line arithmetic -------------------------------------------------------------------
 
     @property
     def older_total(self) -> int:
-        return self.older_cum[-1] if self.older_cum else 0
+        return self.older.total
 
     @property
     def total_height(self) -> int:
         if not self.newer:
             return 2 if self.has_thread else 0
-        return self.top_h + self.older_total + (self.newer_cum[-1] if self.newer_cum else 0)
+        return self.top_h + self.older.total + self.newer.total
 
     @property
     def oldest(self) -> Entry | None:
-        if self.older:
-            return self.older[-1]
-        return self.newer[0] if self.newer else None
+        pos = self._step(self.first_pos - 1, 1)
+        return self.entry(pos) if pos is not None else None
 
     @property
     def newest(self) -> Entry | None:
-        return self.newer[-1] if self.newer else None
+        pos = self._step(self.last_pos + 1, -1)
+        return self.entry(pos) if pos is not None else None
+
+    @property
+    def oldest_label(self) -> str | None:
+        """The day label drawn above the oldest message."""
+        pos = self._step(self.first_pos - 1, 1)
+        key = day_of_code(self._day(pos)) if pos is not None else None
+        return label_of_day(key) if key is not None else None
 
     def next(self, entry: Entry) -> Entry | None:
-        if entry.older:
-            if entry.index > 0:
-                return self.older[entry.index - 1]
-            return self.newer[0] if self.newer else None
-        return self.newer[entry.index + 1] if entry.index + 1 < len(self.newer) else None
+        pos = self._step(entry.pos, 1)
+        return self.entry(pos) if pos is not None else None
 
     def prev(self, entry: Entry) -> Entry | None:
-        if entry.older:
-            return self.older[entry.index + 1] if entry.index + 1 < len(self.older) else None
-        if entry.index > 0:
-            return self.newer[entry.index - 1]
-        return self.older[0] if self.older else None
+        pos = self._step(entry.pos, -1)
+        return self.entry(pos) if pos is not None else None
 
-    def top_of(self, entry: Entry) -> int:
-        """The virtual line of a message's header."""
-        if entry.older:
-            return self.top_h + self.older_total - self.older_cum[entry.index]
-        before = self.newer_cum[entry.index - 1] if entry.index else 0
-        return self.top_h + self.older_total + before
+    def top_of(self, entry: Entry | int) -> int:
+        """The virtual line of a message's header (an entry, or a position)."""
+        pos = entry.pos if isinstance(entry, Entry) else entry
+        if pos < 0:
+            j = -pos - 1
+            return self.top_h + self.older.total - self.older.cum[j]
+        before = self.newer.cum[pos - 1] if pos else 0
+        return self.top_h + self.older.total + before
 
     def above(self, entry: Entry) -> int:
         """Lines above a message's header worth showing with it (its day separator, or the top)."""
-        previous = self.prev(entry)
+        previous = self._step(entry.pos, -1)
         if previous is None:
             return self.top_of(entry)
-        return 1 if previous.sep_label is not None else 0
+        return 1 if self._sep_after(previous) is not None else 0
 
-    def locate(self, line: int) -> tuple[Entry, int] | None:
-        """The message drawn at a virtual line, and the line's offset in its block."""
+    def pos_at(self, line: int) -> tuple[int, int] | None:
+        """The position drawn at a virtual line, and the line's offset in its block."""
         y = line - self.top_h
         if y < 0:
             return None
-        older_total = self.older_total
+        older_total = self.older.total
         if y < older_total:
-            j = bisect_left(self.older_cum, older_total - y)
-            return self.older[j], y - (older_total - self.older_cum[j])
+            cum = self.older.cum
+            j = bisect_left(cum, older_total - y)
+            return -j - 1, y - (older_total - cum[j])
         y -= older_total
-        i = bisect_right(self.newer_cum, y)
-        if i >= len(self.newer):
+        cum = self.newer.cum
+        i = bisect_right(cum, y)
+        if i >= len(cum):
             return None
-        return self.newer[i], y - (self.newer_cum[i - 1] if i else 0)
+        return i, y - (cum[i - 1] if i else 0)
+
+    def locate(self, line: int) -> tuple[Entry, int] | None:
+        """The message drawn at a virtual line (a stub if it is not in memory), and the line's
+        offset in its block."""
+        found = self.pos_at(line)
+        if found is None:
+            return None
+        return self.entry(found[0]), found[1]

@@ -136,7 +136,7 @@ class ThreadMotion:
     def _refresh_entry(self, entry: _Entry) -> None:
         """Repaint only the lines of one message: moving the selection changes two messages,
         and a full repaint would redraw (and write to the terminal) the whole pane per key."""
-        if self._layout.get(entry.message.id) is not entry:  # not (or no longer) in this thread
+        if self._layout.live.get(entry.pos) is not entry:  # not (or no longer) in this thread's memory
             self.refresh()
             return
         self.refresh_lines(self._top_of(entry), 1 + entry.body_h)

@@ -4,14 +4,21 @@ What is on which line (entries, heights, bisect, day separators, wrapping, find 
 history) is `hmtui.ui.widgets.thread_layout.ThreadLayout`, a pure model; this widget draws it.
 Strips are built only for messages on screen (LRU cache).
 
+With a page source (`set_page_source`: the workspace's spill), the view *windows* the thread: it
+keeps in memory only the messages within WINDOW_KEEP of the screen (about LIVE_MAX), and reads the
+ones it scrolls towards back in pages, off the event loop, before they are needed (WINDOW_AHEAD).
+A message not back yet draws as a dim placeholder of its known height; estimates of heights are
+corrected as messages come back, and the screen is kept still (the lines above move it).
+
 Every string from the server goes through `clean_text` / `one_line` and into `Segment`s or plain
 `Text` — never markup.
 """
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, tzinfo
 
 from rich.segment import Segment
@@ -34,6 +41,16 @@ from hmtui.ui.widgets.thread_layout import Entry as _Entry
 from hmtui.ui.widgets.thread_layout import ThreadLayout
 from hmtui.ui.widgets.thread_lines import ThreadLines
 from hmtui.ui.widgets.thread_motion import ThreadMotion
+
+log = logging.getLogger(__name__)
+
+PageSource = Callable[[float | None, float | None], Awaitable[Sequence[Message]]]
+LIVE_MAX = 600  # messages in memory before the far ones are dropped (windowed only)
+WINDOW_AHEAD = 100  # messages read back beyond each edge of the screen
+WINDOW_KEEP = 250  # messages kept beyond each edge of the screen when dropping
+# Messages whose drawn lines are kept: a few screens' worth (each costs about 3 KiB of strips).
+STRIP_CACHE = 256
+READ_MAX = 400  # messages asked for in one read
 
 
 class ThreadView(ThreadLines, ThreadMotion, Guarded, ScrollView, can_focus=True):
@@ -149,10 +166,14 @@ class ThreadView(ThreadLines, ThreadMotion, Guarded, ScrollView, can_focus=True)
         self._new_count = 0
         self._follow = True  # the view is at the bottom (kept across resizes)
         self._pending: tuple[str, Id | None] | None = None  # a scroll to apply once sized
-        self._strips: LRUCache[_Entry, list[Strip]] = LRUCache(1024)
+        self._strips: LRUCache[_Entry, list[Strip]] = LRUCache(STRIP_CACHE)
         self._style_cache: dict[str, Style] = {}
         self._highlight: str | None = None
         self._highlight_re: re.Pattern[str] | None = None
+        self._page_source: PageSource | None = None
+        self._window_gen = 0  # a read for another thread (or an older state) is dropped
+        self._reading = False
+        self._read_again = False
 
     # ------------------------------------------------------------------ public API
 
@@ -183,23 +204,39 @@ class ThreadView(ThreadLines, ThreadMotion, Guarded, ScrollView, can_focus=True)
         return self._selected.message if self._selected is not None else None
 
     def messages(self) -> list[Message]:
-        """Every loaded message, oldest first, the hidden ones included (they are not drawn)."""
+        """The loaded messages in memory, oldest first, the hidden ones included (they are not
+        drawn): all of them unless the view windows the thread (see `loaded_ids`)."""
         return self._layout.messages()
 
     def shown_messages(self) -> list[Message]:
-        """The loaded messages that are drawn (not the hidden ones), oldest first."""
+        """The loaded messages in memory that are drawn (not the hidden ones), oldest first."""
         return self._layout.shown_messages()
 
     def has_message(self, message_id: Id) -> bool:
         return self._layout.has_message(message_id)
+
+    def loaded_ids(self) -> list[Id]:
+        """Every loaded, drawn message's id, oldest first, whether in memory or not."""
+        return self._layout.ids_in_order()
 
     def set_member_names(self, names: Mapping[Id, str]) -> None:
         self._member_names = dict(names)
         self._strips.clear()
         self.refresh()
 
+    def set_page_source(self, source: PageSource | None) -> None:
+        """Where messages dropped from memory are read back from (lo, hi: times, None for
+        undated; every loaded message with lo <= time <= hi, oldest first). None: keep every
+        loaded message in memory (the default)."""
+        self._page_source = source
+
+    @property
+    def windowed(self) -> bool:
+        return self._page_source is not None
+
     def set_thread(self, messages: Sequence[Message], *, contact: str, at_start: bool = False) -> None:
         """Show a conversation (replacing any other), at its newest message."""
+        self._window_gen += 1
         self._layout.set_thread(messages)
         self._strips.clear()
         self._contact = one_line(contact)
@@ -217,9 +254,11 @@ class ThreadView(ThreadLines, ThreadMotion, Guarded, ScrollView, can_focus=True)
         else:
             self._pending = ("bottom", None)
         self.refresh()
+        self._ensure_window()
 
     def clear_thread(self, placeholder: str = "No conversation selected") -> None:
         had_selection = self._selected is not None
+        self._window_gen += 1
         self._layout.reset()
         self._strips.clear()
         self._placeholder = one_line(placeholder)
@@ -258,6 +297,7 @@ class ThreadView(ThreadLines, ThreadMotion, Guarded, ScrollView, can_focus=True)
             self._scroll_y_to(self.scroll_offset.y + added)
         self.refresh()
         self._check_near_top()
+        self._ensure_window()
 
     def append(self, newer: Sequence[Message]) -> None:
         """Put new messages at the bottom; follow them if the view was at the bottom."""
@@ -277,6 +317,43 @@ class ThreadView(ThreadLines, ThreadMotion, Guarded, ScrollView, can_focus=True)
         else:
             self._new_count += len(entries)
         self.refresh()
+        self._ensure_window()
+
+    def sync_marks(self, messages: Sequence[Message], is_mark: Callable[[Message], bool]) -> None:
+        """The newest messages with the send marks the server has not returned (`is_mark`
+        tells them apart): marks that are gone are taken out, changed ones redrawn, new ones and
+        any message not loaded yet put at the bottom. The rest of the history stays as it is."""
+        layout = self._layout
+        marks = {m.id: m for m in messages if isinstance(m, Message) and is_mark(m)}
+        changed = False
+        for entry in [e for e in layout.live.values() if e.pinned]:
+            message = entry.message
+            if message is None or message.id in marks:
+                continue
+            self._strips.discard(entry)
+            if self._selected is entry:
+                self._selected = None
+            changed = layout.remove(message.id) or changed
+        for message in marks.values():
+            entry = layout.get(message.id)
+            if entry is not None and entry.message is not message:
+                self._strips.discard(entry)
+                layout.replace(message)
+                entry.pinned = changed = True
+        fresh = [m for m in messages if isinstance(m, Message) and not layout.has_message(m.id)]
+        if fresh:
+            self.append(fresh)
+            for message in fresh:
+                entry = layout.get(message.id) if message.id in marks else None
+                if entry is not None:
+                    entry.pinned = True
+        if changed:
+            if self._selected is None and layout.newer:
+                self._select(layout.newest)
+            self._update_virtual_size()
+            if self._follow and self._sized:
+                self._scroll_y_to(self.max_scroll_y)
+            self.refresh()
 
     def set_loading_older(self, loading: bool) -> None:
         self._loading_older = loading
@@ -340,6 +417,91 @@ class ThreadView(ThreadLines, ThreadMotion, Guarded, ScrollView, can_focus=True)
         if at_bottom:
             self._clear_hint()
         self._check_near_top()
+        self._ensure_window()
+
+    # ------------------------------------------------------------------ the window
+
+    def _screen_positions(self) -> tuple[int, int] | None:
+        layout = self._layout
+        if not layout.newer:
+            return None
+        sy = self.scroll_offset.y
+        top = layout.pos_at(sy)
+        bottom = layout.pos_at(sy + self._viewport_height - 1)
+        first = top[0] if top is not None else layout.first_pos
+        last = bottom[0] if bottom is not None else layout.last_pos
+        return first, max(first, last)
+
+    def _ensure_window(self) -> None:
+        """Read back what is about to be on screen, and drop what is far from it (windowed)."""
+        if self._page_source is None:
+            return
+        span = self._screen_positions()
+        if span is None:
+            return
+        first, last = span
+        layout = self._layout
+        if len(layout.live) > LIVE_MAX:
+            lo, hi = first - WINDOW_KEEP, last + WINDOW_KEEP
+            selected = self._selected
+            for entry in layout.evict(lambda e: lo <= e.pos <= hi or e is selected):
+                self._strips.discard(entry)
+        want = layout.missing(first - WINDOW_AHEAD, last + WINDOW_AHEAD)
+        if want is None:
+            return
+        if self._reading:
+            self._read_again = True
+            return
+        # The part on screen first, then outwards, at most READ_MAX at a time.
+        lo, hi = want
+        if hi - lo >= READ_MAX:
+            centre = (first + last) // 2
+            lo = max(lo, min(centre - READ_MAX // 2, hi - READ_MAX + 1))
+            hi = lo + READ_MAX - 1
+        self._reading = True
+        self.run_worker(self._read_back(lo, hi, self._window_gen), group="thread-window", exit_on_error=False)
+
+    async def _read_back(self, lo: int, hi: int, gen: int) -> None:
+        layout, source = self._layout, self._page_source
+        try:
+            if source is None:
+                return
+            lo_stamp, hi_stamp = layout.stamp_at(lo), layout.stamp_at(hi)
+            try:
+                messages = await source(None if lo_stamp == float("-inf") else lo_stamp,
+                                        None if hi_stamp == float("-inf") else hi_stamp)
+            except Exception as error:  # noqa: BLE001  (the spill failed: stop dropping messages)
+                log.warning("the thread's window could not be read back: %s", error)
+                self._page_source = None
+                return
+            if gen != self._window_gen:
+                return
+            span = self._screen_positions()
+            selected = self._selected
+            waiting = selected is not None and selected.message is None
+            changed = layout.fill(messages)
+            if waiting and selected is self._selected and selected.message is not None:
+                self.post_message(self.SelectionChanged(self, selected.message))  # it has its message now
+            if changed:
+                above = sum(delta for pos, delta in changed if span is not None and pos < span[0])
+                self._update_virtual_size()
+                if self._follow and self._sized:
+                    self._scroll_y_to(self.max_scroll_y)
+                elif above and self._sized:
+                    self._scroll_y_to(self.scroll_offset.y + above)
+            for pos in range(lo, hi + 1):
+                entry = layout.live.get(pos)
+                if entry is not None:
+                    self._strips.discard(entry)
+            self.refresh()
+        finally:
+            self._reading = False
+        # Again if the screen moved meanwhile, another thread opened, or this read brought
+        # something (so a read that brings nothing is not repeated in a loop).
+        again = self._read_again or gen != self._window_gen or layout.missing(lo, hi) != (lo, hi)
+        self._read_again = False
+        if again:
+            self._ensure_window()
 
     def on_resize(self, event: events.Resize) -> None:
         self._apply_size()
@@ -369,6 +531,7 @@ class ThreadView(ThreadLines, ThreadMotion, Guarded, ScrollView, can_focus=True)
             self._scroll_y_to(self.max_scroll_y)
         self._check_near_top()
         self.refresh()
+        self._ensure_window()
 
     def on_focus(self, event: events.Focus) -> None:
         self._refresh_selected()
@@ -427,9 +590,9 @@ class ThreadView(ThreadLines, ThreadMotion, Guarded, ScrollView, can_focus=True)
         if line == 0:
             return self._status_strip(width, base)
         if line < self._layout.top_h:
-            oldest = self._layout.oldest
-            if oldest is not None and oldest.label is not None:
-                return self._separator(oldest.label, width, base)
+            label = self._layout.oldest_label
+            if label is not None:
+                return self._separator(label, width, base)
             return Strip.blank(width, base)
         if not self._layout.newer:
             if line == 1:
@@ -439,6 +602,10 @@ class ThreadView(ThreadLines, ThreadMotion, Guarded, ScrollView, can_focus=True)
         if found is None:
             return Strip.blank(width, base)
         entry, offset = found
+        if entry.message is None:  # on its way back from the spill
+            if offset == 0:
+                return self._centred("·  ·  ·", self._style("thread-view--muted"), width, base)
+            return Strip.blank(width, base)
         strips = self._strips.get(entry)
         if strips is None:
             strips = self._build(entry, width, base)

@@ -1,0 +1,52 @@
+"""The compact id set and map (hmtui.api.id_index) behave like a dict and a set, merges included."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from hmtui.api import id_index
+from hmtui.api.id_index import IdMap, IdSet
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_map_agrees_with_a_dict_across_merges(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(id_index, "MERGE_AT", 16)  # many merges in a small test
+    rng = random.Random(seed)
+    compact, plain = IdMap(), {}
+    keys = [rng.randrange(-(2**63), 2**63) for _ in range(300)] + list(range(200)) + ["a", "b", 2**70, -(2**64)]
+    for step in range(2000):
+        key = rng.choice(keys)
+        value = rng.randrange(-1000, 1000)
+        compact[key] = value
+        plain[key] = value
+        probe = rng.choice(keys)
+        assert compact.get(probe) == plain.get(probe), step
+        assert (probe in compact) == (probe in plain)
+    assert len(compact) == len(plain)
+    assert sorted(map(str, compact.keys())) == sorted(map(str, plain))
+
+
+def test_ids_of_other_types_never_pass_for_ints() -> None:
+    ids = IdSet([1, 2, 3])
+    assert True not in ids and "1" not in ids and 1.0 not in ids  # True == 1, but not the same id
+    ids.add(True)
+    assert True in ids and len(ids) == 4
+    assert [] not in ids  # unhashable: simply absent
+
+
+def test_float_values_and_clear() -> None:
+    stamps = IdMap("d")
+    stamps.update((n, n / 2) for n in range(5000))
+    assert stamps.get(4999) == 2499.5 and stamps.get(5000) is None
+    stamps.clear()
+    assert len(stamps) == 0 and stamps.get(1) is None
+
+
+def test_a_hundred_thousand_ids_cost_about_nine_bytes_each() -> None:
+    ids = IdSet(range(0, 300_000, 3))
+    assert len(ids) == 100_000 and 299_997 in ids and 299_998 not in ids
+    ids._map._merge()
+    size = ids._map._keys.buffer_info()[1] * ids._map._keys.itemsize + ids._map._values.buffer_info()[1]
+    assert size <= 100_000 * 9
