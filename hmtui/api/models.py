@@ -409,6 +409,13 @@ def parse_items(value: object, parse: Callable[[Mapping[str, Any]], T | None]) -
     return items, skipped
 
 
+def time_id_order(stamp: float, id_: Id) -> tuple[float, int, int | str]:
+    """Sort key (ascending = oldest first) of a thread's (time, id); an int id never meets a str one."""
+    if isinstance(id_, int) and not isinstance(id_, bool):
+        return (stamp, 0, id_)
+    return (stamp, 1, str(id_))
+
+
 def sort_key_newest_first(time: datetime | None, id_: Id) -> tuple[float, int, int | str]:
     """Sort key (ascending = newest first) that never compares an int id with a str id."""
     stamp = time.timestamp() if time else -math.inf

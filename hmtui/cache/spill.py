@@ -30,7 +30,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from hmtui.api.models import Id, Message
+from hmtui.api.models import Id, Message, time_id_order
 
 log = logging.getLogger(__name__)
 
@@ -47,11 +47,6 @@ CREATE TABLE IF NOT EXISTS spill (
 )
 """
 _SEP = "\x00"  # between the bodies of a row's messages (a control character: cleaned from text)
-
-
-def _order(stamp: float, id_: Id) -> tuple[float, int, int | str]:
-    """The thread's order: by time, then id (ids of mixed types never compare directly)."""
-    return (stamp, 0, id_) if isinstance(id_, int) and not isinstance(id_, bool) else (stamp, 1, str(id_))
 
 
 def stamp_of(message: Message) -> float:
@@ -170,7 +165,7 @@ class Spill:
                 if lo <= stamp <= hi:
                     message = Message.from_raw(raw)
                     if message is not None:
-                        found.append((_order(stamp, id_), message))
+                        found.append((time_id_order(stamp, id_), message))
         found.sort(key=lambda pair: pair[0])
         return [message for _, message in found]
 
@@ -198,7 +193,7 @@ class Spill:
                 for (stamp, id_, _), text in zip(marshal.loads(blob), texts.split(_SEP)):
                     if all(term in text for term in folded):
                         found.append((stamp, id_))
-            found.sort(key=lambda hit: _order(*hit))
+            found.sort(key=lambda hit: time_id_order(*hit))
             return found
 
         try:

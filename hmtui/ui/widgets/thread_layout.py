@@ -34,7 +34,7 @@ from rich.console import Console
 from rich.text import Text
 
 from hmtui.api.id_index import IdMap
-from hmtui.api.models import Id, Message
+from hmtui.api.models import Id, Message, time_id_order
 from hmtui.api.semantics import MessageKind
 from hmtui.cells import cell_len
 from hmtui.safe_text import clean_text, one_line
@@ -72,11 +72,7 @@ def sort_key(message: Message) -> tuple[float, int, int | str]:
     return id_order(date.timestamp() if isinstance(date, datetime) else -math.inf, message.id)
 
 
-def id_order(stamp: float, id_: Id) -> tuple[float, int, int | str]:
-    """The thread's order of (time, id): ids of mixed types never compare directly."""
-    if isinstance(id_, int) and not isinstance(id_, bool):
-        return (stamp, 0, id_)
-    return (stamp, 1, str(id_))
+id_order = time_id_order  # the thread's order of (time, id), shared with the spill
 
 
 def str_or_none(value: object) -> str | None:
