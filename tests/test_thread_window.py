@@ -14,7 +14,7 @@ from hmtui.api.models import Message
 from hmtui.cache.spill import UNDATED, Spill
 from hmtui.ui.widgets import thread_view
 from hmtui.ui.widgets.thread_view import ThreadView
-from tests.test_thread_view import msg, screen, selected_id
+from test_thread_view import msg, screen, selected_id
 
 SIZE = (100, 30)
 COUNT = 3_000
