@@ -170,3 +170,52 @@ def test_header_when_is_relative_to_the_local_day() -> None:
     assert header_when(late, NOW, tz) == "Thu 19 Nov 23:30"
     assert header_when(late, NOW, UTC) == "07:30"
     assert header_when(late, None, UTC) == "07:30"  # no clock: the time only
+
+
+SHAPES = [
+    "plain words", "two\nlines", "trailing spaces   \n  indented\n\n", "   ", "", "tab\there",
+    "crlf\r\nline", "lone\rcr", "\x1b[31mred\x1b[0m", "wide 日本語 text", "emoji 👍🏽 ok", "bidi \u202e txet",
+    "x" * 500, "a\n" * 40, "\ud800 surrogate", "\x7f del", "nbsp\u00a0here",
+]
+
+
+@pytest.mark.parametrize("text", SHAPES)
+@pytest.mark.parametrize("fields", [{}, {"media": "https://x.test/a.png"}, {"link_url": "https://x.test"},
+                                    {"type": "outbound", "status": "failed", "raw_error": "carrier said no"}])
+def test_the_cheap_shape_of_a_text_is_the_one_its_paragraphs_have(text: str, fields: dict[str, Any]) -> None:
+    from hmtui.ui.widgets.thread_layout import paragraphs, text_shape
+
+    message = msg(1, text=text, **fields)
+    lengths = [length for _, length, _ in paragraphs(message)]
+    assert text_shape(message) == (len(lengths), sum(lengths), max(lengths))
+
+
+@pytest.mark.parametrize("width", [30, 100])
+def test_a_prepend_that_keeps_few_entries_lays_out_what_a_full_one_does(width: int) -> None:
+    """Issue 11: a windowed prepend makes index rows, not entries, for what is far from the
+    screen. Their estimated heights are what measuring gives for texts that fit a line, the
+    separators are the same, and once filled the two layouts cannot be told apart."""
+    texts = ["short", "a somewhat longer line that wraps at thirty cells", "two\nlines", "日本語のテキスト" * 3, ""]
+    older = [msg(i, date=BASE + timedelta(hours=7 * i), text=texts[i % len(texts)]) for i in range(60)]
+    newest = [msg(100 + i, date=BASE + timedelta(days=30, minutes=i)) for i in range(5)]
+    full, lazy = ThreadLayout(UTC), ThreadLayout(UTC)
+    for model in (full, lazy):
+        model.relayout(width)
+        model.set_thread(newest)
+    assert full.prepend(older) == lazy.prepend(older, keep=10) > 0
+    assert full.total_height == lazy.total_height
+    assert lazy.ids_in_order() == full.ids_in_order()
+    assert len(lazy.live) == len(newest) + 10
+    for pos in range(full.first_pos, full.last_pos + 1):
+        stub, entry = lazy.entry(pos), full.entry(pos)
+        assert stub.sep_label == entry.sep_label
+        if entry.message is not None and max(length for _, length, _ in entry.paras) <= body_width(width):
+            assert stub.height == entry.height  # a text that fits: the estimate is exact
+    lazy.fill(older)
+    assert [lazy.height_at(p) for p in range(lazy.first_pos, lazy.last_pos + 1)] == \
+        [full.height_at(p) for p in range(full.first_pos, full.last_pos + 1)]
+    assert lines_of(lazy) == lines_of(full)
+    # Another prepend after the rows, kept whole, joins them with the right separator.
+    oldest = [msg(200 + i, date=BASE - timedelta(days=3, minutes=i)) for i in range(3)]
+    assert full.prepend(oldest) == lazy.prepend(oldest, keep=5)
+    assert lines_of(lazy) == lines_of(full)

@@ -26,7 +26,7 @@ import re
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Sequence
-from itertools import accumulate
+from itertools import accumulate, islice
 from datetime import datetime, tzinfo
 
 from rich.cells import chop_cells
@@ -214,6 +214,53 @@ def estimate_body(npara: int, cells: int, longest: int, room: int) -> int:
     return max(npara, npara - 1 + -(-cells // max(room, 1)))
 
 
+# Anything but printable ASCII and newlines: such a text takes `paragraphs` (cleaning, cell widths).
+_NOT_PLAIN = re.compile(r"[^\x20-\x7e\n]")
+
+
+def text_shape(message: Message) -> tuple[int, int, int]:
+    """(paragraphs, cells, longest paragraph) of a message's block as `paragraphs` splits it;
+    a plain text without attachments is measured without building the paragraphs."""
+    text = message.text
+    if (type(text) is str and message.media is None and message.link_url is None and message.failure is None
+            and not _NOT_PLAIN.search(text) and text.strip()):
+        lengths = [len(line.rstrip()) for line in text.rstrip().split("\n")]
+        return len(lengths), sum(lengths), max(lengths)
+    lengths = [length for _, length, _ in paragraphs(message)]
+    return len(lengths), sum(lengths), max(lengths)
+
+
+def index_rows(messages: Iterable[Message], tz: tzinfo, room: int, following: int
+               ) -> tuple[list[float], list[int], list[int], list[int], list[int], list[int]]:
+    """The index's columns (stamp, estimated height, day code, paragraphs, cells, longest) for
+    `messages`, newest first; `following` is the day code of the message after the first one
+    (its day separator is drawn when the days differ)."""
+    stamps: list[float] = []
+    heights: list[int] = []
+    days: list[int] = []
+    nparas: list[int] = []
+    cellss: list[int] = []
+    longests: list[int] = []
+    for message in messages:
+        date = message.date
+        if isinstance(date, datetime):
+            stamp = date.timestamp()
+            day = day_code(day_key(date, tz))
+        else:
+            stamp, day = -math.inf, 0
+        npara, cells, longest = text_shape(message)
+        npara, cells, longest = min(npara, 65_535), min(cells, 2**31 - 1), min(longest, 2**31 - 1)
+        body = npara if longest <= room else estimate_body(npara, cells, longest, room)
+        heights.append(body + 2 + (1 if following and following != day else 0))
+        stamps.append(stamp)
+        days.append(day)
+        nparas.append(npara)
+        cellss.append(cells)
+        longests.append(longest)
+        following = day
+    return stamps, heights, days, nparas, cellss, longests
+
+
 class _Side:
     """One direction of growth of the thread's index: a row per message, in arrays."""
 
@@ -244,6 +291,18 @@ class _Side:
         self.npara.append(min(len(entry.paras), 65_535))
         self.cells.append(min(sum(lengths), 2**31 - 1))
         self.longest.append(min(max(lengths), 2**31 - 1))
+
+    def extend(self, stamps: list[float], heights: list[int], days: list[int], npara: list[int],
+               cells: list[int], longest: list[int]) -> None:
+        """Rows for many messages at once (each column extended in one call)."""
+        base = self.total
+        self.stamp.extend(stamps)
+        self.height.extend(heights)
+        self.cum.extend(islice(accumulate(heights, initial=base), 1, None))
+        self.day.extend(days)
+        self.npara.extend(npara)
+        self.cells.extend(cells)
+        self.longest.extend(longest)
 
     def resum(self, start: int) -> None:
         """Running sums again from `start` (one pass in C)."""
@@ -424,6 +483,10 @@ class ThreadLayout:
     def new_entries(self, messages: Iterable[Message], loaded: object = None) -> list[Entry]:
         """Entries for the messages not yet loaded, oldest first, without duplicates (hidden ones
         are kept aside in `hidden`). `loaded` is not used (kept for callers of the old form)."""
+        return [Entry(message, self.tz) for message in self._fresh(messages)]
+
+    def _fresh(self, messages: Iterable[Message]) -> list[Message]:
+        """The messages not yet loaded, oldest first, without duplicates; hidden ones go aside."""
         seen: set[Id] = set()
         fresh: list[Message] = []
         for message in messages:
@@ -440,7 +503,7 @@ class ThreadLayout:
                 continue
             fresh.append(message)
         fresh.sort(key=sort_key)
-        return [Entry(message, self.tz) for message in fresh]
+        return fresh
 
     def set_thread(self, messages: Sequence[Message]) -> None:
         """Replace everything with these messages."""
@@ -451,28 +514,51 @@ class ThreadLayout:
         self.push_newer(entries)
         self.set_top()
 
-    def prepend(self, older: Sequence[Message]) -> int:
+    def prepend(self, older: Sequence[Message], keep: int | None = None) -> int:
         """Put older messages on top; the lines added above what was loaded (0: none new).
-        No loaded message changes height."""
+        No loaded message changes height.
+
+        `keep`: how many of the newest of them get an entry (None: all). The rest get only their
+        row in the index, with an estimated height (`index_rows`): a whole-history load prepends
+        thousands of messages far above the screen, and would otherwise build, measure and then
+        drop an entry for each."""
         self.has_thread = True
-        entries = self.new_entries(older)
-        if not entries:
+        fresh = self._fresh(older)
+        if not fresh:
             return 0
         old_height = self.total_height
         if not self.newer:  # nothing loaded yet: this is the whole thread
+            entries = [Entry(message, self.tz) for message in fresh]
             self.link_separators(entries, None)
             self.push_newer(entries)
             self.set_top()
             return self.total_height - old_height
         first = self._step(self.first_pos - 1, 1)
-        self.link_separators(entries, day_of_code(self._day(first)) if first is not None else None)
+        following = self._day(first) if first is not None else 0
+        cut = 0 if keep is None else max(len(fresh) - max(keep, 0), 0)
+        entries = [Entry(message, self.tz) for message in fresh[cut:]]
+        self.link_separators(entries, day_of_code(following))
         for entry in reversed(entries):
             self._measure(entry, self.width)
             entry.pos = -len(self.older) - 1
             self.older.push(entry, _stamp(entry.message))  # type: ignore[arg-type]
             self._own(entry)
+        if cut:
+            self._push_older_rows(fresh[:cut], day_code(entries[0].key) if entries else following)
         self.set_top()
         return self.total_height - old_height
+
+    def _push_older_rows(self, messages: Sequence[Message], following: int) -> None:
+        """Index rows, and no entries, for `messages` (oldest first, older than everything
+        loaded); `following` is the day code of the message after the newest of them."""
+        room = body_width(self.width)
+        rows = index_rows(reversed(messages), self.tz, room, following)
+        pos = -len(self.older) - 1
+        ids = self.ids
+        for message in reversed(messages):
+            ids[message.id] = pos
+            pos -= 1
+        self.older.extend(*rows)
 
     def append(self, newer: Sequence[Message]) -> tuple[list[Entry], Entry | None]:
         """Put new messages at the bottom: (the entries added, the previously newest entry if its

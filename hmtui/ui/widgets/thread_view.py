@@ -45,9 +45,12 @@ from hmtui.ui.widgets.thread_motion import ThreadMotion
 log = logging.getLogger(__name__)
 
 PageSource = Callable[[float | None, float | None], Awaitable[Sequence[Message]]]
-LIVE_MAX = 600  # messages in memory before the far ones are dropped (windowed only)
-WINDOW_AHEAD = 100  # messages read back beyond each edge of the screen
-WINDOW_KEEP = 250  # messages kept beyond each edge of the screen when dropping
+LIVE_MAX = 800  # messages in memory before the far ones are dropped (windowed only)
+# A read starts only when a missing message comes within WINDOW_NEAR of the screen, and then reads
+# out to WINDOW_AHEAD: a j that scrolls by one message would otherwise read (and repaint) each time.
+WINDOW_NEAR = 50
+WINDOW_AHEAD = 200  # messages read back beyond each edge of the screen
+WINDOW_KEEP = 300  # messages kept beyond each edge of the screen when dropping (> WINDOW_AHEAD)
 # Messages whose drawn lines are kept: a few screens' worth (each costs about 3 KiB of strips).
 STRIP_CACHE = 256
 READ_MAX = 400  # messages asked for in one read
@@ -282,7 +285,7 @@ class ThreadView(ThreadLines, ThreadMotion, Guarded, ScrollView, can_focus=True)
         self._at_start = at_start
         self._near_top_sent = False
         was_empty = not self._layout.newer
-        added = self._layout.prepend(older)
+        added = self._layout.prepend(older, keep=self._keep_on_prepend())
         if not added:
             self.refresh()
             self._check_near_top()
@@ -298,6 +301,16 @@ class ThreadView(ThreadLines, ThreadMotion, Guarded, ScrollView, can_focus=True)
         self.refresh()
         self._check_near_top()
         self._ensure_window()
+
+    def _keep_on_prepend(self) -> int | None:
+        """How many of a prepended batch get entries: windowed, only those within WINDOW_AHEAD of
+        the screen (the rest are index rows, read back if the screen goes to them)."""
+        if self._page_source is None or not self._layout.newer:
+            return None
+        span = self._screen_positions()
+        if span is None:
+            return None
+        return max(WINDOW_AHEAD - (span[0] - self._layout.first_pos), 0)
 
     def append(self, newer: Sequence[Message]) -> None:
         """Put new messages at the bottom; follow them if the view was at the bottom."""
@@ -446,6 +459,8 @@ class ThreadView(ThreadLines, ThreadMotion, Guarded, ScrollView, can_focus=True)
             selected = self._selected
             for entry in layout.evict(lambda e: lo <= e.pos <= hi or e is selected):
                 self._strips.discard(entry)
+        if layout.missing(first - WINDOW_NEAR, last + WINDOW_NEAR) is None:
+            return
         want = layout.missing(first - WINDOW_AHEAD, last + WINDOW_AHEAD)
         if want is None:
             return
@@ -493,7 +508,11 @@ class ThreadView(ThreadLines, ThreadMotion, Guarded, ScrollView, can_focus=True)
                 entry = layout.live.get(pos)
                 if entry is not None:
                     self._strips.discard(entry)
-            self.refresh()
+            # A read that lands off screen changes nothing drawn (a height it corrected has
+            # already resized or scrolled the view): repainting the pane would double a key's cost.
+            span = self._screen_positions()
+            if span is None or (lo <= span[1] and hi >= span[0]):
+                self.refresh()
         finally:
             self._reading = False
         # Again if the screen moved meanwhile, another thread opened, or this read brought
