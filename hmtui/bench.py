@@ -1071,6 +1071,7 @@ async def bench_list_scroll(plan: Plan, results: dict[str, Any]) -> None:
 
 PTY_READY_ENV = "HMTUI_BENCH_READY"
 PTY_QUIET = 0.06  # seconds without output that mean the screen has settled
+PTY_PANE_BYTES = 4_000  # more output than this for one j: it redrew the whole thread pane (about 7.5 KB)
 
 
 def _ready(path: str) -> None:
@@ -1231,12 +1232,16 @@ def bench_pty_key(plan: Plan, server: RemoteServer, results: dict[str, Any]) -> 
         for child in children.values():
             child.wait_ready()
         samples: dict[str, list[float]] = {name: [] for name in children}
+        scrolls: list[float] = []  # the app's presses that redrew the whole pane (they scrolled)
         for n in range(plan.pty_keys + 2):
             order = ["app", "floor"] if n % 2 == 0 else ["floor", "app"]
             for name in order:
+                before = children[name].output
                 elapsed = children[name].press(b"j")
                 if n >= 2:  # the first presses warm both up
                     samples[name].append(elapsed)
+                    if name == "app" and children[name].output - before > PTY_PANE_BYTES:
+                        scrolls.append(elapsed)
     finally:
         for child in children.values():
             child.close()
@@ -1249,6 +1254,10 @@ def bench_pty_key(plan: Plan, server: RemoteServer, results: dict[str, Any]) -> 
     results["pty_key_ms"] = app * 1000
     results["pty_key_floor_ms"] = floor * 1000
     results["pty_messages"] = plan.pty_messages
+    # Not a target, and None when no j scrolled (--quick): what a j that scrolls costs
+    # (thread_scroll = "jump" makes it one j in a few).
+    results["pty_scroll_ms"] = _median(scrolls) * 1000 if scrolls else None
+    results["pty_scroll_share"] = len(scrolls) / max(len(samples["app"]), 1)
     _log(f"pty key: {app * 1000:.1f} ms for j with {plan.pty_messages:,} messages, {floor * 1000:.1f} ms for the floor")
 
 
@@ -1361,6 +1370,9 @@ def table(results: dict[str, Any]) -> str:
     if "pty_key_ratio" in results:
         add(f"`j` on a real pty, {results['pty_messages']:,} messages ÷ a one-line Textual app", "pty_key_ratio",
             f"{results['pty_key_ratio']:.2f} ({results['pty_key_ms']:.1f} ms ÷ {results['pty_key_floor_ms']:.1f} ms)")
+        if results.get("pty_scroll_ms") is not None:
+            add(f"The `j` of those that scroll the pane ({results['pty_scroll_share']:.0%} of them)", "pty_scroll_ms",
+                f"{results['pty_scroll_ms']:.1f} ms")
     if "list_scroll_ratio" in results:
         add(f"List scroll latency, {results['list_rows']:,} ÷ {SMALL} rows", "list_scroll_ratio",
             f"{results['list_scroll_ratio']:.2f} ({results['list_scroll_ms_large']:.2f} ms ÷ "

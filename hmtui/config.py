@@ -44,7 +44,8 @@ MAX_ID = 2**63 - 1
 KNOWN_KEYS = ("secret_id", "secret_key", "base_url", "user_id", "refresh_interval", "timeout", "retries",
               "cache", "keymap", "max_requests_per_minute",
               # issue 12 (the daily driver): see the blocks at the end of this module
-              "secret_key_command", "theme", "notify", "notify_command", "notify_scope")
+              "secret_key_command", "theme", "notify", "notify_command", "notify_scope",
+              "thread_scroll")
 # Keys only the top level may hold.
 TOP_LEVEL_ONLY = ("default_account", "accounts")
 # Keys that say which Heymarket account a table is: an [accounts.NAME] table never inherits them
@@ -97,6 +98,7 @@ class Config:
     notify: str = "auto"
     notify_command: list[str] | None = None
     notify_scope: str = "mine"
+    thread_scroll: str = "jump"  # "line": j scrolls the thread by the message (see THREAD_SCROLLS)
     # Why no account could be chosen (several accounts and no default); said when one is needed.
     account_problem: str | None = None
 
@@ -318,6 +320,9 @@ _KEYS_FOUND: dict[tuple[str, ...], str] = {}
 
 NOTIFY_MODES = ("auto", "terminal", "bell", "command", "off")
 NOTIFY_SCOPES = ("mine", "all", "none")
+# How j / k scroll the thread when the selection leaves the screen: by half a screen, or just
+# enough to show the message (each such key then redraws the whole pane).
+THREAD_SCROLLS = ("jump", "line")
 
 
 def _split_command(value: object, key: str, path: Path) -> list[str]:
@@ -349,6 +354,7 @@ def _apply_daily(config: Config, data: Mapping[str, Any], path: Path) -> None:
         config.theme = theme.strip()
     config.notify = _choice(data, "notify", NOTIFY_MODES, path, config.notify)
     config.notify_scope = _choice(data, "notify_scope", NOTIFY_SCOPES, path, config.notify_scope)
+    config.thread_scroll = _choice(data, "thread_scroll", THREAD_SCROLLS, path, config.thread_scroll)
     if "notify_command" in data:
         config.notify_command = _split_command(data["notify_command"], "notify_command", path)
     if config.notify == "command" and not config.notify_command:

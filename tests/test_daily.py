@@ -250,6 +250,10 @@ def test_notification_and_theme_settings(tmp_path: Path) -> None:
         with pytest.raises(ConfigError, match=needle):
             load_config({}, write_config(tmp_path, text + "\n"))
     assert check_theme("nord") == "nord" and check_theme(None) is None
+    assert defaults.thread_scroll == "jump"
+    assert load_config({}, write_config(tmp_path, 'thread_scroll = "line"\n')).thread_scroll == "line"
+    with pytest.raises(ConfigError, match="thread_scroll"):
+        load_config({}, write_config(tmp_path, 'thread_scroll = "smooth"\n'))
     with pytest.raises(ConfigError, match="did you mean gruvbox"):
         check_theme("gruvbx")
 

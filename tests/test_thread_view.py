@@ -722,3 +722,65 @@ async def test_moving_the_selection_in_view_redraws_only_the_two_messages(monkey
         drawn = work.take()["drawn"]
         assert 0 < drawn <= 2 * 2, drawn  # header and body line of each of the two
         assert view.size.height > 10
+
+
+async def test_jump_scroll_moves_half_a_screen_and_keeps_the_selection_whole() -> None:
+    """thread_scroll = "jump": a j that leaves the screen scrolls by at least half of it (one
+    full redraw every few keys); "line" scrolls just enough. Both keep the selected message whole
+    on screen, both ways."""
+    for jump in (True, False):
+        app = ThreadApp(thread(0, 60))
+        async with app.run_test(size=SIZE) as pilot:
+            view = app.query_one(ThreadView)
+            view.jump_scroll = jump
+            height = view.size.height
+            await pilot.press(*["k"] * 40)  # the selection at the top edge, well up the thread
+            scrolls: list[int] = []
+            for _ in range(25):
+                before = view.scroll_offset.y
+                await pilot.press("j")
+                row_of(view, f"message {selected_id(view)}")
+                if view.scroll_offset.y != before:
+                    scrolls.append(view.scroll_offset.y - before)
+            assert scrolls
+            if jump:
+                assert all(step >= height // 2 for step in scrolls[:-1]), scrolls  # the last may hit the end
+                assert len(scrolls) <= 25 * 4 // (height // 2) + 1
+            else:
+                assert max(scrolls) < height // 2, scrolls
+            ups: list[int] = []
+            for _ in range(20):
+                before = view.scroll_offset.y
+                await pilot.press("k")
+                row_of(view, f"message {selected_id(view)}")
+                if view.scroll_offset.y != before:
+                    ups.append(before - view.scroll_offset.y)
+            assert ups and (min(ups) >= height // 2 if jump else max(ups) < height // 2), ups
+
+
+async def test_a_j_builds_only_the_newly_selected_message() -> None:
+    """The message the selection leaves keeps its unselected lines; the newly selected one is
+    built once (a j used to build both)."""
+    app = ThreadApp(thread(0, 40))
+    async with app.run_test(size=SIZE) as pilot:
+        view = app.query_one(ThreadView)
+        await pilot.press(*["k"] * 6)
+        await pilot.pause()
+        built: list[Any] = []
+        build = view._build
+
+        def counting(entry: Any, width: int, base: Any) -> Any:
+            built.append(entry.message.id)
+            return build(entry, width, base)
+
+        view._build = counting  # type: ignore[method-assign]
+        for _ in range(4):
+            before = selected_id(view)
+            await pilot.press("j")
+            await pilot.pause()
+            assert built == [selected_id(view)], (before, built)
+            built.clear()
+        # Blurring restyles the pane (its :focus rules): everything on screen is built again.
+        view.blur()
+        await pilot.pause()
+        assert selected_id(view) in built

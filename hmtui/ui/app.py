@@ -133,7 +133,7 @@ class HmtuiApp(DailyApp, Guarded, App[int]):
         warnings += [("Cache", w, 10.0) for w in self.store.warnings]
         self.store.on_warning = self.cache_warning
         return MainScreen(self.workspace, clock=self.clock, tz=self.tz, export_dir=self.export_dir,
-                          warnings=warnings)
+                          warnings=warnings, jump_scroll=self.config.thread_scroll == "jump")
 
     @property
     def main(self) -> MainScreen:

@@ -76,8 +76,9 @@ class MainScreen(HistoryKeys, QueueActions, ReplyKeys, Guarded, Screen[None]):
     ]
 
     def __init__(self, workspace: Workspace, *, clock: Clock, tz: tzinfo, export_dir: Path | None = None,
-                 warnings: Sequence[tuple[str, str, float]] = ()) -> None:
+                 warnings: Sequence[tuple[str, str, float]] = (), jump_scroll: bool = True) -> None:
         super().__init__()
+        self.jump_scroll = jump_scroll
         self.workspace = workspace
         self.clock = clock
         self.tz = tz
@@ -103,7 +104,9 @@ class MainScreen(HistoryKeys, QueueActions, ReplyKeys, Guarded, Screen[None]):
                 yield Static("", id="thread-title", classes="pane-title")
                 # Short enough to show whole in the thread pane from 120 columns (issue 10 item 9).
                 yield Input(placeholder="find (enter; then n / N)", id="find")
-                yield ThreadView(id="thread", tz=self.tz)
+                thread = ThreadView(id="thread", tz=self.tz)
+                thread.jump_scroll = self.jump_scroll
+                yield thread
         yield StatusLine(id="status", clock=self.clock, tz=self.tz)
         yield KeyFooter()
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
+from textual.cache import LRUCache
 from textual.strip import Strip
 
 from hmtui.api.models import Id, Message
@@ -42,6 +43,45 @@ _STATUS_START = "start of conversation"
 _STATUS_MORE = "↑ older messages load as you scroll up"
 
 
+class BlockCache:
+    """Built lines of messages: each as drawn unselected (least recently used dropped), and the
+    selected message's apart. Moving the selection then builds one message, not two: the one it
+    leaves still has its unselected lines."""
+
+    def __init__(self, size: int) -> None:
+        self._plain: LRUCache[_Entry, list[Strip]] = LRUCache(size)
+        self._selected: tuple[_Entry, list[Strip]] | None = None
+
+    def get(self, entry: _Entry, selected: bool) -> list[Strip] | None:
+        if selected:
+            held = self._selected
+            return held[1] if held is not None and held[0] is entry else None
+        return self._plain.get(entry)
+
+    def put(self, entry: _Entry, selected: bool, strips: list[Strip]) -> None:
+        if selected:
+            self._selected = (entry, strips)
+        else:
+            self._plain[entry] = strips
+
+    def discard(self, entry: _Entry) -> None:
+        """Forget both forms of a message's lines (it changed)."""
+        self._plain.discard(entry)
+        if self._selected is not None and self._selected[0] is entry:
+            self._selected = None
+
+    def discard_selected(self) -> None:
+        """Forget the selected form only (the cursor's style changed)."""
+        self._selected = None
+
+    def clear(self) -> None:
+        self._plain.clear()
+        self._selected = None
+
+    def __len__(self) -> int:
+        return len(self._plain) + (self._selected is not None)
+
+
 class ThreadLines:
     """Line building for `ThreadView` (see the module docstring)."""
 
@@ -57,7 +97,7 @@ class ThreadLines:
         _at_start: bool
         _new_count: int
         _highlight_re: re.Pattern[str] | None
-        _strips: Any  # an LRUCache of built lines, by entry
+        _strips: BlockCache
         _style_cache: dict[str, Style]
         has_focus: bool
         app: object

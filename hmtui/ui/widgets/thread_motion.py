@@ -12,6 +12,11 @@ from hmtui.ui.widgets.thread_layout import Entry as _Entry, ThreadLayout
 class ThreadMotion:
     """Selection and scrolling for `ThreadView` (see the module docstring)."""
 
+    # A selection that leaves the screen scrolls it by half a screen (mutt's and less's way),
+    # not by the message: a scroll redraws the whole pane, so j then redraws it once every few
+    # messages instead of on each (config `thread_scroll`; False is "line").
+    jump_scroll: bool = False
+
     if TYPE_CHECKING:  # what the view provides
         from textual.geometry import Offset
 
@@ -23,7 +28,7 @@ class ThreadMotion:
         _loading_older: bool
         _near_top_sent: bool
         _near_top_lines: int
-        _strips: Any  # an LRUCache of built lines, by entry
+        _strips: Any  # a BlockCache of built lines (thread_lines)
         scroll_offset: Offset
         max_scroll_y: int
 
@@ -123,14 +128,13 @@ class ThreadMotion:
         previous, self._selected = self._selected, entry
         for changed in (previous, entry):
             if changed is not None:
-                self._strips.discard(changed)
                 self._refresh_entry(changed)
         if post:
             self.post_message(self.SelectionChanged(self, entry.message if entry else None))
 
     def _refresh_selected(self) -> None:
         if self._selected is not None:
-            self._strips.discard(self._selected)
+            self._strips.discard_selected()
             self._refresh_entry(self._selected)
 
     def _refresh_entry(self, entry: _Entry) -> None:
@@ -161,10 +165,16 @@ class ThreadMotion:
                 self._scroll_y_to(end - height if downward else top)
             return
         if start < sy:
-            self._scroll_y_to(start)
+            target = start
+            if self.jump_scroll:  # half a screen at least, keeping its end on screen
+                target = min(start, max(sy - height // 2, end - height))
+            self._scroll_y_to(target)
         elif end > sy + height:
             # Show the blank line after it too when that fits.
-            self._scroll_y_to(min(end + 1, self._total_height) - height)
+            target = min(end + 1, self._total_height) - height
+            if self.jump_scroll:  # half a screen at least, keeping its start on screen
+                target = max(target, min(sy + height // 2, start))
+            self._scroll_y_to(target)
 
     def _centre(self, entry: _Entry) -> None:
         height = self._viewport_height

@@ -25,7 +25,6 @@ from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import Binding
-from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.message import Message as _TMessage
 from textual.scroll_view import ScrollView
@@ -39,7 +38,7 @@ from hmtui.ui.widgets import thread_layout as layout
 from hmtui.ui.widgets.thread_layout import FALLBACK_WIDTH as _FALLBACK_WIDTH
 from hmtui.ui.widgets.thread_layout import Entry as _Entry
 from hmtui.ui.widgets.thread_layout import ThreadLayout
-from hmtui.ui.widgets.thread_lines import ThreadLines
+from hmtui.ui.widgets.thread_lines import BlockCache, ThreadLines
 from hmtui.ui.widgets.thread_motion import ThreadMotion
 
 log = logging.getLogger(__name__)
@@ -169,7 +168,7 @@ class ThreadView(ThreadLines, ThreadMotion, Guarded, ScrollView, can_focus=True)
         self._new_count = 0
         self._follow = True  # the view is at the bottom (kept across resizes)
         self._pending: tuple[str, Id | None] | None = None  # a scroll to apply once sized
-        self._strips: LRUCache[_Entry, list[Strip]] = LRUCache(STRIP_CACHE)
+        self._strips = BlockCache(STRIP_CACHE)
         self._style_cache: dict[str, Style] = {}
         self._highlight: str | None = None
         self._highlight_re: re.Pattern[str] | None = None
@@ -625,10 +624,11 @@ class ThreadView(ThreadLines, ThreadMotion, Guarded, ScrollView, can_focus=True)
             if offset == 0:
                 return self._centred("·  ·  ·", self._style("thread-view--muted"), width, base)
             return Strip.blank(width, base)
-        strips = self._strips.get(entry)
+        selected = entry is self._selected
+        strips = self._strips.get(entry, selected)
         if strips is None:
             strips = self._build(entry, width, base)
-            self._strips[entry] = strips
+            self._strips.put(entry, selected, strips)
         return strips[offset] if offset < len(strips) else Strip.blank(width, base)
 
 
