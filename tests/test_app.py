@@ -719,3 +719,9 @@ async def test_narrow_terminal_collapses_the_sidebar_and_nothing_overlaps(server
         await pilot.press("enter")
         await settle(pilot)
         assert conversations.region.area
+
+
+async def test_the_config_chooses_how_the_thread_scrolls(server) -> None:
+    for setting, jump in (("jump", True), ("line", False)):
+        async with running(server, config=Config(thread_scroll=setting)) as (app, pilot):
+            assert app.query_one(ThreadView).jump_scroll is jump
