@@ -724,6 +724,19 @@ async def test_moving_the_selection_in_view_redraws_only_the_two_messages(monkey
         assert view.size.height > 10
 
 
+async def _scroll_steps(pilot: Any, view: ThreadView, key: str, presses: int) -> list[int]:
+    """Press `key` `presses` times, checking the selected message is on screen each time: the
+    lines each press that scrolled moved the view by."""
+    steps: list[int] = []
+    for _ in range(presses):
+        before = view.scroll_offset.y
+        await pilot.press(key)
+        row_of(view, f"message {selected_id(view)}")
+        if view.scroll_offset.y != before:
+            steps.append(abs(view.scroll_offset.y - before))
+    return steps
+
+
 async def test_jump_scroll_moves_half_a_screen_and_keeps_the_selection_whole() -> None:
     """thread_scroll = "jump": a j that leaves the screen scrolls by at least half of it (one
     full redraw every few keys); "line" scrolls just enough. Both keep the selected message whole
@@ -735,26 +748,14 @@ async def test_jump_scroll_moves_half_a_screen_and_keeps_the_selection_whole() -
             view.jump_scroll = jump
             height = view.size.height
             await pilot.press(*["k"] * 40)  # the selection at the top edge, well up the thread
-            scrolls: list[int] = []
-            for _ in range(25):
-                before = view.scroll_offset.y
-                await pilot.press("j")
-                row_of(view, f"message {selected_id(view)}")
-                if view.scroll_offset.y != before:
-                    scrolls.append(view.scroll_offset.y - before)
+            scrolls = await _scroll_steps(pilot, view, "j", 25)
             assert scrolls
             if jump:
                 assert all(step >= height // 2 for step in scrolls[:-1]), scrolls  # the last may hit the end
                 assert len(scrolls) <= 25 * 4 // (height // 2) + 1
             else:
                 assert max(scrolls) < height // 2, scrolls
-            ups: list[int] = []
-            for _ in range(20):
-                before = view.scroll_offset.y
-                await pilot.press("k")
-                row_of(view, f"message {selected_id(view)}")
-                if view.scroll_offset.y != before:
-                    ups.append(before - view.scroll_offset.y)
+            ups = await _scroll_steps(pilot, view, "k", 20)
             assert ups and (min(ups) >= height // 2 if jump else max(ups) < height // 2), ups
 
 
