@@ -190,6 +190,25 @@ def test_the_cheap_shape_of_a_text_is_the_one_its_paragraphs_have(text: str, fie
     assert text_shape(message) == (len(lengths), sum(lengths), max(lengths))
 
 
+def test_the_index_rows_of_a_history_are_its_texts_shapes_and_local_days() -> None:
+    """`index_rows` measures the common plain text inline (a whole history goes through it):
+    every text of SHAPES, with each set of fields, in a zone where UTC's day is not the local
+    one, gets the shape `text_shape` gives and the day `day_key` gives."""
+    from hmtui.ui.timefmt import day_key
+    from hmtui.ui.widgets.thread_layout import day_code, index_rows, text_shape
+
+    tz = timezone(timedelta(hours=-8))
+    fields = [{}, {"media": "https://x.test/a.png"}, {"link_url": "https://x.test"},
+              {"type": "outbound", "status": "failed", "raw_error": "carrier said no"}]
+    messages = [msg(k, date=BASE + timedelta(hours=5 * k), text=text, **extra)
+                for k, (text, extra) in enumerate((t, f) for t in SHAPES for f in fields)]
+    messages.append(msg(999, date="not a date", text="undated"))
+    stamps, _, days, nparas, cellss, longests = index_rows(messages, tz, 40, 0)
+    assert list(zip(nparas, cellss, longests)) == [text_shape(m) for m in messages]
+    assert days == [day_code(day_key(m.date, tz)) if m.date is not None else 0 for m in messages]
+    assert stamps[:-1] == [m.date.timestamp() for m in messages[:-1]] and stamps[-1] == float("-inf")
+
+
 @pytest.mark.parametrize("width", [30, 100])
 def test_a_prepend_that_keeps_few_entries_lays_out_what_a_full_one_does(width: int) -> None:
     """Issue 11: a windowed prepend makes index rows, not entries, for what is far from the

@@ -305,6 +305,60 @@ async def test_g_posts_near_top() -> None:
         assert len(app.near_top) == 1
 
 
+async def test_a_prepend_above_the_screen_repaints_only_the_scrollbar(monkeypatch) -> None:
+    """A whole-history load prepends hundreds of times above an unchanged screen: the pane is
+    not repainted (its lines only move down), the scrollbar takes the new size and offset at once
+    and repaints at most every SCROLLBAR_EVERY seconds; a prepend that reaches the screen (its top
+    shows the status line) repaints as before."""
+    from hmtui.ui.widgets import thread_view
+
+    monkeypatch.setattr(thread_view, "SCROLLBAR_EVERY", 3600.0)  # one repaint, then a timer
+    painted: list[str] = []
+    app = ThreadApp(thread(1000, 60))
+    async with app.run_test(size=SIZE) as pilot:
+        view = app.query_one(ThreadView)
+        bar = view.vertical_scrollbar
+
+        async def frame() -> None:  # what the screen's update timer does, now
+            await pilot.pause()
+            app.screen._on_timer_update()
+
+        await frame()
+        # The pane's lines are built by render_line (render_lines of the pane itself only crops
+        # its cached lines for the scrollbar's column); the scrollbar renders whole.
+        pane_line, bar_lines = view.render_line, bar.render_lines
+        monkeypatch.setattr(view, "render_line", lambda y: painted.append("pane") or pane_line(y))
+        monkeypatch.setattr(bar, "render_lines", lambda crop: painted.append("bar") or bar_lines(crop))
+        layouts = app.screen._refresh_layout  # the new height needs no layout of the screen
+        monkeypatch.setattr(app.screen, "_refresh_layout", lambda *a, **k: painted.append("layout") or layouts(*a, **k))
+        before, y = screen(view), view.scroll_offset.y
+        painted.clear()  # screen() draws the lines itself
+        assert y >= 2
+        for start in (900, 800):
+            height = view.virtual_size.height
+            view.prepend(thread(start, 100))
+            await frame()
+            drawn = painted[:]
+            assert screen(view) == before
+            painted[:] = drawn
+            assert view.scroll_offset.y == y + view.virtual_size.height - height
+            y = view.scroll_offset.y
+            assert (bar.position, bar.window_virtual_size) == (view.scroll_y, view.virtual_size.height)
+        assert painted == ["bar"]  # the first prepend's repaint; the second one's waits its turn
+        assert view._bar_timer is not None
+        view._repaint_scrollbar()
+        await frame()
+        assert painted == ["bar", "bar"] and view._bar_timer is None
+        # At the top the status line is on screen: the prepend under it repaints the pane.
+        view.scroll_to(y=0, animate=False, immediate=True)
+        await frame()
+        painted.clear()
+        view.prepend(thread(700, 100))
+        await frame()
+        assert "pane" in painted
+        assert view.message_count == 360
+
+
 async def test_prepend_keeps_screen_and_dedupes() -> None:
     # The loaded messages start on Wednesday; the older page is Tuesday's.
     start = BASE + timedelta(days=1)

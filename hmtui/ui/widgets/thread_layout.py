@@ -241,15 +241,23 @@ def index_rows(messages: Iterable[Message], tz: tzinfo, room: int, following: in
     nparas: list[int] = []
     cellss: list[int] = []
     longests: list[int] = []
+    plain = _NOT_PLAIN.search
     for message in messages:
         date = message.date
         if isinstance(date, datetime):
             stamp = date.timestamp()
-            day = day_code(day_key(date, tz))
+            local = date.astimezone(tz)
+            day = local.year * 10_000 + local.month * 100 + local.day  # day_code(day_key(date, tz))
         else:
             stamp, day = -math.inf, 0
-        npara, cells, longest = text_shape(message)
-        npara, cells, longest = min(npara, 65_535), min(cells, 2**31 - 1), min(longest, 2**31 - 1)
+        text = message.text
+        # text_shape's plain case, inline: it is most messages, and this loop is a whole history.
+        if (type(text) is str and "\n" not in text and message.media is None and message.link_url is None
+                and message.failure is None and not plain(text) and (cells := len(text.rstrip()))):
+            npara, longest = 1, cells
+        else:
+            npara, cells, longest = text_shape(message)
+            npara, cells, longest = min(npara, 65_535), min(cells, 2**31 - 1), min(longest, 2**31 - 1)
         body = npara if longest <= room else estimate_body(npara, cells, longest, room)
         heights.append(body + 2 + (1 if following and following != day else 0))
         stamps.append(stamp)
@@ -553,11 +561,8 @@ class ThreadLayout:
         loaded); `following` is the day code of the message after the newest of them."""
         room = body_width(self.width)
         rows = index_rows(reversed(messages), self.tz, room, following)
-        pos = -len(self.older) - 1
-        ids = self.ids
-        for message in reversed(messages):
-            ids[message.id] = pos
-            pos -= 1
+        first = -len(self.older) - 1
+        self.ids.update(zip([message.id for message in reversed(messages)], range(first, first - len(messages), -1)))
         self.older.extend(*rows)
 
     def append(self, newer: Sequence[Message]) -> tuple[list[Entry], Entry | None]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import re
+from time import monotonic
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, tzinfo
 
@@ -28,6 +29,8 @@ from textual.binding import Binding
 from textual.geometry import Size
 from textual.message import Message as _TMessage
 from textual.scroll_view import ScrollView
+from textual.scrollbar import ScrollBar
+from textual.timer import Timer
 from textual.strip import Strip
 
 from hmtui.api.models import Id, Message
@@ -53,6 +56,7 @@ WINDOW_KEEP = 300  # messages kept beyond each edge of the screen when dropping 
 # Messages whose drawn lines are kept: a few screens' worth (each costs about 3 KiB of strips).
 STRIP_CACHE = 256
 READ_MAX = 400  # messages asked for in one read
+SCROLLBAR_EVERY = 0.1  # seconds between repaints of the scrollbar alone (see _repaint_scrollbar_soon)
 
 
 class ThreadView(ThreadLines, ThreadMotion, Guarded, ScrollView, can_focus=True):
@@ -169,6 +173,8 @@ class ThreadView(ThreadLines, ThreadMotion, Guarded, ScrollView, can_focus=True)
         self._follow = True  # the view is at the bottom (kept across resizes)
         self._pending: tuple[str, Id | None] | None = None  # a scroll to apply once sized
         self._strips = BlockCache(STRIP_CACHE)
+        self._bar_timer: Timer | None = None
+        self._bar_painted = float("-inf")  # monotonic time of the scrollbar's last repaint of its own
         self._style_cache: dict[str, Style] = {}
         self._highlight: str | None = None
         self._highlight_re: re.Pattern[str] | None = None
@@ -284,22 +290,60 @@ class ThreadView(ThreadLines, ThreadMotion, Guarded, ScrollView, can_focus=True)
         self._at_start = at_start
         self._near_top_sent = False
         was_empty = not self._layout.newer
+        top_h = self._layout.top_h
         added = self._layout.prepend(older, keep=self._keep_on_prepend())
         if not added:
             self.refresh()
             self._check_near_top()
             return
-        self._update_virtual_size()
-        if was_empty:  # nothing loaded before: this is the whole thread
-            if self._selected is None:
-                self._select(self._layout.newest)
-            if self._sized:
-                self._scroll_y_to(self.max_scroll_y)
-        elif self._sized:
-            self._scroll_y_to(self.scroll_offset.y + added)
-        self.refresh()
+        sy = self.scroll_offset.y
+        if not was_empty and self._sized and sy >= top_h:
+            # The screen showed only message blocks, which a prepend leaves as they are: the same
+            # lines move down by `added`, so nothing is repainted but the scrollbar (a whole-
+            # history load prepends hundreds of times, each a full repaint of an unchanged pane).
+            self._update_virtual_size(repaint=False)
+            self._shift_scroll(sy + added)
+        else:
+            self._update_virtual_size()
+            if was_empty:  # nothing loaded before: this is the whole thread
+                if self._selected is None:
+                    self._select(self._layout.newest)
+                if self._sized:
+                    self._scroll_y_to(self.max_scroll_y)
+            elif self._sized:
+                self._scroll_y_to(sy + added)
+            self.refresh()
         self._check_near_top()
         self._ensure_window()
+
+    def _shift_scroll(self, y: int) -> None:
+        """Scroll to `y` without repainting the pane (its lines are known to be the same)."""
+        self.set_reactive(ThreadView.scroll_target_y, y)
+        self.set_reactive(ThreadView.scroll_y, y)
+        self._repaint_scrollbar_soon()
+
+    def _repaint_scrollbar_soon(self) -> None:
+        """The scrollbar takes the pane's size and offset now, and repaints at most every
+        SCROLLBAR_EVERY seconds: a whole-history load moves it a few hundred times, and a
+        scrollbar's repaint costs about a request's round trip (profiled: Rich renders it)."""
+        if not self.show_vertical_scrollbar:
+            return
+        bar = self.vertical_scrollbar
+        bar.set_reactive(ScrollBar.window_virtual_size, self.virtual_size.height)
+        bar.set_reactive(ScrollBar.position, self.scroll_y)
+        if self._bar_timer is not None:
+            return  # a repaint is due already, and will draw these
+        wait = self._bar_painted + SCROLLBAR_EVERY - monotonic()
+        if wait <= 0:
+            self._repaint_scrollbar()
+        else:
+            self._bar_timer = self.set_timer(wait, self._repaint_scrollbar)
+
+    def _repaint_scrollbar(self) -> None:
+        self._bar_timer = None
+        self._bar_painted = monotonic()
+        if self.show_vertical_scrollbar:
+            self.vertical_scrollbar.refresh()
 
     def _keep_on_prepend(self) -> int | None:
         """How many of a prepended batch get entries: windowed, only those within WINDOW_AHEAD of
@@ -669,8 +713,23 @@ class ThreadView(ThreadLines, ThreadMotion, Guarded, ScrollView, can_focus=True)
     def _total_height(self) -> int:
         return self._layout.total_height
 
-    def _update_virtual_size(self) -> None:
-        self.virtual_size = Size(self._layout_width, self._layout.total_height)
+    def _update_virtual_size(self, *, repaint: bool = True) -> None:
+        size = Size(self._layout_width, self._layout.total_height)
+        if size == self.virtual_size:
+            return
+        styles = self.styles
+        if (self._sized and size.width == self.virtual_size.width and styles.overflow_y == "scroll"
+                and not styles.height.is_auto):
+            # Only the height changed, and the pane's size does not depend on it (its height is
+            # not auto; its scrollbar is always shown): no layout of the whole screen, which the
+            # reactive would ask for. A whole-history load grows the height hundreds of times,
+            # and each layout was a full-screen render that held the next request back.
+            self.set_reactive(ThreadView.virtual_size, size)
+            if repaint:  # else the caller repaints what changed (see prepend)
+                self._scroll_update(size)
+                self.refresh()
+            return
+        self.virtual_size = size
 
     def _top_of(self, entry: _Entry) -> int:
         return self._layout.top_of(entry)
