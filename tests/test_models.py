@@ -148,3 +148,29 @@ def test_media_tolerates_lists_and_objects() -> None:
     assert Message.from_raw({"id": 1, "media": ["https://x/a.jpg"]}).media == "https://x/a.jpg"
     assert Message.from_raw({"id": 1, "media": {"url": "https://x/b.jpg"}}).media == "https://x/b.jpg"
     assert Message.from_raw({"id": 1, "media": ""}).media is None
+
+
+def test_the_parse_of_rare_fields_agrees_with_their_readers() -> None:
+    """`Message.from_raw` skips the readers of fields most messages lack; whatever those fields
+    hold, what it gives is what the readers say (hmtui.api.semantics)."""
+    import itertools
+
+    from hmtui.api import semantics
+
+    values = {
+        "hidden": [None, False, True, "true", "no", 1, 0],
+        "broadcast_id": [None, 0, 5, "7", "0"],
+        "user": [None, 0, 3],
+        "raw_error": [None, "", "carrier said no", {"code": 30007}],
+        "target_errors": [None, {}, {"15035550100": "blocked"}, ["one"]],
+    }
+    for combo in itertools.product(*values.values()):
+        raw = {"id": 1, "date": "2026-11-20T11:39:35Z", "text": "hi", "type": "text", "status": "failed",
+               **dict(zip(values, combo))}
+        raw = {k: v for k, v in raw.items() if v is not None or k == "user"}  # absent and null both
+        message = Message.from_raw(raw)
+        assert message is not None
+        assert message.hidden == semantics.message_hidden(raw), raw
+        assert message.failure == semantics.failure_reason(raw), raw
+        assert message.automated == semantics.automated_send(raw), raw
+        assert message.broadcast_id == parse_id(raw.get("broadcast_id")), raw

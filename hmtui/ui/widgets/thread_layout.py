@@ -497,20 +497,28 @@ class ThreadLayout:
         """The messages not yet loaded, oldest first, without duplicates; hidden ones go aside."""
         seen: set[Id] = set()
         fresh: list[Message] = []
+        hidden, placed = self.hidden, self.ids.get
         for message in messages:
             if not isinstance(message, Message):
                 continue
+            key = message.id
             try:
-                if message.id in seen or message.id in self.hidden or self.pos_of(message.id) is not None:
+                if key in seen or key in hidden or (placed(key) is not None and self.pos_of(key) is not None):
                     continue
-                seen.add(message.id)
+                seen.add(key)
             except TypeError:  # an unhashable id
                 continue
             if message.hidden:
-                self.hidden[message.id] = message
+                hidden[key] = message
                 continue
             fresh.append(message)
-        fresh.sort(key=sort_key)
+        # Pages come newest first: reversed, they are usually in order already, and the check
+        # costs what the keys cost (a whole history passes here).
+        keys = [sort_key(message) for message in reversed(fresh)]
+        if all(a < b for a, b in zip(keys, islice(keys, 1, None))):
+            fresh.reverse()
+        else:
+            fresh.sort(key=sort_key)
         return fresh
 
     def set_thread(self, messages: Sequence[Message]) -> None:
