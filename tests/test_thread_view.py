@@ -839,3 +839,33 @@ async def test_a_j_builds_only_the_newly_selected_message() -> None:
         view.blur()
         await pilot.pause()
         assert selected_id(view) in built
+
+
+async def test_the_selected_lines_made_from_the_unselected_ones_are_the_ones_built_whole() -> None:
+    """A `j` onto a message it showed builds only its header again: the body lines are the
+    unselected ones with the cursor's gutter. Whatever the message (wrapped, indented, a link, a
+    failure, a day separator after it), focused or not, they are what a whole build gives."""
+    texts = ["short", "a long body " * 20, "two\nlines"]
+    messages = [msg(i, date=BASE + timedelta(hours=9 * i), text=texts[i % 3],
+                    **({"user": ALEX, "status": "failed", "raw_error": "no"} if i % 4 == 1 else {}),
+                    **({"link_url": "https://x.test/a"} if i % 5 == 2 else {}))
+                for i in range(12)]
+    app = ThreadApp(messages)
+    async with app.run_test(size=SIZE) as pilot:
+        view = app.query_one(ThreadView)
+        await pilot.pause()
+        width, base = view._layout_width, view._base_style
+        for focused in (True, False):
+            if not focused:
+                view.blur()
+                await pilot.pause()
+            for entry in list(view.layout_model.entries()):
+                view._select(entry, post=False)
+                view._strips.clear()
+                whole = view._build(entry, width, base)
+                view._selected = None
+                view._strips.put(entry, False, view._build(entry, width, base))
+                view._selected = entry
+                derived = view._build(entry, width, base)
+                assert [[(s.text, s.style) for s in line] for line in derived] == \
+                       [[(s.text, s.style) for s in line] for line in whole], entry.message.id

@@ -16,7 +16,6 @@ from typing import Any
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Input, Static
@@ -37,6 +36,7 @@ from hmtui.ui.widgets.conversation_list import ConversationList
 from hmtui.ui.widgets.inbox_sidebar import InboxSidebar, format_phone
 from hmtui.ui.widgets.key_footer import KeyFooter
 from hmtui.ui.widgets.status_line import StatusLine
+from hmtui.ui.widgets.still import Pane, PaneRow, PaneTitle, StillLines
 from hmtui.ui.widgets.thread_view import ThreadView
 from hmtui.workspace.long_lived import settle_history
 from hmtui.workspace.thread import CACHE_PAGE, ThreadState
@@ -48,7 +48,7 @@ NARROW_WIDTH = 100
 _TRIAGE = {"toggle_closed", "toggle_unread", "reassign", "transfer", "copy_number"}
 
 
-class MainScreen(HistoryKeys, QueueActions, ReplyKeys, Guarded, Screen[None]):
+class MainScreen(StillLines, HistoryKeys, QueueActions, ReplyKeys, Guarded, Screen[None]):
     BINDINGS = [
         Binding("tab", "app.focus_next", "Next pane", id="app.focus_next", show=False),
         Binding("shift+tab", "app.focus_previous", "Previous pane", id="app.focus_previous", show=False),
@@ -92,16 +92,16 @@ class MainScreen(HistoryKeys, QueueActions, ReplyKeys, Guarded, Screen[None]):
     # -- layout ----------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        with Horizontal(id="main"):
-            with Vertical(id="sidebar-pane", classes="pane"):
-                yield Static("Inboxes", id="sidebar-title", classes="pane-title")
+        with PaneRow(id="main"):
+            with Pane(id="sidebar-pane", classes="pane"):
+                yield PaneTitle("Inboxes", id="sidebar-title", classes="pane-title")
                 yield InboxSidebar(id="inboxes", empty_text="Loading inboxes…")
-            with Vertical(id="list-pane", classes="pane"):
-                yield Static("", id="list-title", classes="pane-title")
+            with Pane(id="list-pane", classes="pane"):
+                yield PaneTitle("", id="list-title", classes="pane-title")
                 yield Input(placeholder="filter by name, number or text", id="filter")
                 yield ConversationList(id="conversations", clock=self.clock, empty_text="No conversations")
-            with Vertical(id="thread-pane", classes="pane"):
-                yield Static("", id="thread-title", classes="pane-title")
+            with Pane(id="thread-pane", classes="pane"):
+                yield PaneTitle("", id="thread-title", classes="pane-title")
                 # Short enough to show whole in the thread pane from 120 columns (issue 10 item 9).
                 yield Input(placeholder="find (enter; then n / N)", id="find")
                 thread = ThreadView(id="thread", tz=self.tz)

@@ -24,6 +24,7 @@ from textual.widget import Widget
 from textual.widgets import Input
 
 from hmtui.cells import cell_len
+from hmtui.ui.widgets.still import StillLines
 
 GAP = "  "  # between two keys
 
@@ -107,7 +108,7 @@ def fit(items: Sequence[tuple[str, str]], tail: Sequence[tuple[str, str]], width
     return [*chosen, *chosen_tail]
 
 
-class KeyFooter(Widget):
+class KeyFooter(StillLines, Widget):
     DEFAULT_CSS = """
     KeyFooter {
         dock: bottom;

@@ -10,6 +10,7 @@ from textual.widget import Widget
 from hmtui.safe_text import one_line
 from hmtui.ui.errors import Guarded
 from hmtui.ui.timefmt import Clock
+from hmtui.ui.widgets.still import StillLines
 
 # Connection states and how they read.
 OK, CONNECTING, RETRYING, OFFLINE, AUTH = "ok", "connecting", "retrying", "offline", "auth"
@@ -22,7 +23,7 @@ _LOOK = {
 }
 
 
-class StatusLine(Guarded, Widget):
+class StatusLine(StillLines, Guarded, Widget):
     DEFAULT_CSS = """
     StatusLine {
         height: 1;

@@ -8,7 +8,7 @@ Every string from the server goes into `Segment`s or plain `Text`, never markup.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
@@ -203,6 +203,12 @@ class ThreadLines:
             highlight = Style(bgcolor=cursor.bgcolor)
             header_segments = [Segment(s.text, (s.style or base) + highlight) for s in header_segments]
         strips.append(self._strip([pad, gutter, *header_segments], width, base))
+        plain = self._strips.get(entry, False) if selected else None
+        if plain:
+            # The unselected lines are at hand (the selection moves onto a message it showed):
+            # the body differs only by its gutter's colour, so it is not wrapped again.
+            return strips + _regutter(plain[1:], 1 if pad else 0,
+                                      Segment(_GUTTER, base + Style(color=kind_style.color, bold=True)), gutter)
         # Body.
         body_width = self._body_width(width)
         styles = {
@@ -303,6 +309,20 @@ class ThreadLines:
     @property
     def _hint_text(self) -> str:
         return f" {self._new_count} new ↓ "
+
+
+def _regutter(lines: Sequence[Strip], at: int, old: Segment, new: Segment) -> list[Strip]:
+    """`lines` with the gutter segment `old` (their segment number `at`) replaced by `new`;
+    lines without it (the blank line, a day separator) as they are."""
+    out: list[Strip] = []
+    for line in lines:
+        segments = list(line)
+        if len(segments) > at and segments[at] == old:
+            segments[at] = new
+            out.append(Strip(segments, line.cell_length))
+        else:
+            out.append(line)
+    return out
 
 
 def _segments(text: Text, base: Style) -> list[Segment]:
