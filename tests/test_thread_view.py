@@ -48,7 +48,8 @@ class ThreadApp(App[None]):
         self.selections: list[Message | None] = []
 
     def compose(self) -> ComposeResult:
-        options = {"tz": timezone.utc, "member_names": {ALEX: "Alex Rivera"}, **self.view_options}
+        options = {"tz": timezone.utc, "member_names": {ALEX: "Alex Rivera"}, "announce_selection": True,
+                   **self.view_options}
         yield ThreadView(**options)
 
     def on_mount(self) -> None:
@@ -869,3 +870,20 @@ async def test_the_selected_lines_made_from_the_unselected_ones_are_the_ones_bui
                 derived = view._build(entry, width, base)
                 assert [[(s.text, s.style) for s in line] for line in derived] == \
                        [[(s.text, s.style) for s in line] for line in whole], entry.message.id
+
+
+async def test_the_selection_is_announced_only_when_asked() -> None:
+    """Nothing in the app listens for SelectionChanged; a view not asked to announce it posts
+    nothing as j moves the selection (a message per key, bubbling through every container)."""
+    heard: list[object] = []
+
+    class Quiet(ThreadApp):
+        def on_thread_view_selection_changed(self, event: ThreadView.SelectionChanged) -> None:
+            heard.append(event)
+
+    app = Quiet(thread(0, 20), announce_selection=False)
+    async with app.run_test(size=SIZE) as pilot:
+        view = app.query_one(ThreadView)
+        await pilot.press("k", "k")
+        await pilot.pause()
+        assert selected_id(view) == 17 and heard == []

@@ -26,6 +26,7 @@ from textual.color import Color
 from textual.containers import Horizontal, Vertical
 from textual.css.styles import StylesBase
 from textual.geometry import Region, Size, Spacing
+from textual.scrollbar import ScrollBar
 from textual.strip import Strip
 from textual.widgets import Static
 
@@ -59,6 +60,10 @@ class PaneRow(StillLines, Horizontal):
 
 class PaneTitle(StillLines, Static):
     """A pane's one-line title."""
+
+
+class StillScrollBar(StillLines, ScrollBar):
+    """A scroll bar drawn again only when it moves (see `ThreadView.vertical_scrollbar`)."""
 
 
 class PlainLines(StylesCache):

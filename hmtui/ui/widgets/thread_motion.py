@@ -45,6 +45,7 @@ class ThreadMotion:
         def refresh(self, *args: object, **kwargs: object) -> object: ...
         def refresh_lines(self, y_start: int, line_count: int = 1) -> None: ...
         def post_message(self, message: object) -> bool: ...
+        def _announce(self, message: Any) -> None: ...
         def scroll_to(self, *args: object, **kwargs: object) -> object: ...
 
     # ------------------------------------------------------------------ actions
@@ -130,7 +131,7 @@ class ThreadMotion:
             if changed is not None:
                 self._refresh_entry(changed)
         if post:
-            self.post_message(self.SelectionChanged(self, entry.message if entry else None))
+            self._announce(self.SelectionChanged(self, entry.message if entry else None))
 
     def _refresh_selected(self) -> None:
         if self._selected is not None:

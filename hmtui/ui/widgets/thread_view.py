@@ -42,7 +42,7 @@ from hmtui.ui.widgets.thread_layout import FALLBACK_WIDTH as _FALLBACK_WIDTH
 from hmtui.ui.widgets.thread_layout import Entry as _Entry
 from hmtui.ui.widgets.thread_layout import ThreadLayout
 from hmtui.ui.widgets.thread_lines import BlockCache, ThreadLines
-from hmtui.ui.widgets.still import PlainLines
+from hmtui.ui.widgets.still import PlainLines, StillScrollBar
 from hmtui.ui.widgets.thread_motion import ThreadMotion
 
 log = logging.getLogger(__name__)
@@ -136,7 +136,9 @@ class ThreadView(ThreadLines, ThreadMotion, Guarded, ScrollView, can_focus=True)
             return self.view
 
     class SelectionChanged(_TMessage):
-        """The selected message changed."""
+        """The selected message changed (posted only with `announce_selection`: nothing in the
+        app listens, and a message bubbling up through every container on each `j` delayed its
+        frame by a few tenths of a millisecond, measured on a real pty)."""
 
         def __init__(self, view: ThreadView, message: Message | None) -> None:
             self.view = view
@@ -154,12 +156,14 @@ class ThreadView(ThreadLines, ThreadMotion, Guarded, ScrollView, can_focus=True)
         member_names: Mapping[Id, str] | None = None,
         near_top_lines: int = 20,
         clock: Callable[[], datetime] | None = None,
+        announce_selection: bool = False,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self._tz = tz
+        self.announce_selection = announce_selection
         # "Today" for the headers' dates: this clock, else the app's (tests freeze it).
         self._clock = clock
         self._today: object = None
@@ -261,7 +265,7 @@ class ThreadView(ThreadLines, ThreadMotion, Guarded, ScrollView, can_focus=True)
         self._new_count = 0
         self._update_virtual_size()
         self._select(self._layout.newest, post=False)
-        self.post_message(self.SelectionChanged(self, self.selected_message))
+        self._announce(self.SelectionChanged(self, self.selected_message))
         self._follow = True
         if self._sized:
             self._scroll_y_to(self.max_scroll_y)
@@ -289,7 +293,7 @@ class ThreadView(ThreadLines, ThreadMotion, Guarded, ScrollView, can_focus=True)
         if self._sized:
             self._scroll_y_to(0)
         if had_selection:
-            self.post_message(self.SelectionChanged(self, None))
+            self._announce(self.SelectionChanged(self, None))
         self.refresh()
 
     def prepend(self, older: Sequence[Message], *, at_start: bool = False) -> None:
@@ -322,6 +326,22 @@ class ThreadView(ThreadLines, ThreadMotion, Guarded, ScrollView, can_focus=True)
             self.refresh()
         self._check_near_top()
         self._ensure_window()
+
+    @property
+    def vertical_scrollbar(self) -> ScrollBar:
+        """Textual's own (textual/widget.py), made a `StillScrollBar`: every frame that repaints
+        lines of the thread also renders the scroll bar beside them, unchanged."""
+        if self._vertical_scrollbar is not None:
+            return self._vertical_scrollbar
+        self._vertical_scrollbar = bar = StillScrollBar(vertical=True, name="vertical",
+                                                        thickness=self.scrollbar_size_vertical)
+        bar.display = False
+        self.app._start_widget(self, bar)
+        return bar
+
+    def _announce(self, message: SelectionChanged) -> None:
+        if self.announce_selection:
+            self.post_message(message)
 
     def _shift_scroll(self, y: int) -> None:
         """Scroll to `y` without repainting the pane (its lines are known to be the same)."""
@@ -546,7 +566,7 @@ class ThreadView(ThreadLines, ThreadMotion, Guarded, ScrollView, can_focus=True)
             waiting = selected is not None and selected.message is None
             changed = layout.fill(messages)
             if waiting and selected is self._selected and selected.message is not None:
-                self.post_message(self.SelectionChanged(self, selected.message))  # it has its message now
+                self._announce(self.SelectionChanged(self, selected.message))  # it has its message now
             if changed:
                 above = sum(delta for pos, delta in changed if span is not None and pos < span[0])
                 self._update_virtual_size()
