@@ -358,6 +358,17 @@ async def test_a_prepend_above_the_screen_repaints_only_the_scrollbar(monkeypatc
         await frame()
         assert "pane" in painted
         assert view.message_count == 360
+        # Another thread: its first prepend's scrollbar repaints at once, whatever came before.
+        view.set_thread(thread(2000, 60), contact="Jane Doe")
+        await frame()
+        view._repaint_scrollbar_soon()  # as a stream's repaint just now
+        painted.clear()
+        view.set_thread(thread(3000, 60), contact="Jane Doe")
+        await frame()
+        painted.clear()
+        view.prepend(thread(2900, 100))
+        await frame()
+        assert painted.count("bar") == 1 and "pane" not in painted and view._bar_timer is None
 
 
 async def test_prepend_keeps_screen_and_dedupes() -> None:

@@ -57,6 +57,7 @@ HAND_OVER = 500
 # measured the same (5,000 messages, 3 runs each); with small hand-overs they are what keeps the
 # view's work from delaying the next request.
 REQUEST_TURNS = 12
+SETTLE_EVERY = 5_000  # messages handed over between two collections of their garbage
 
 Batch = Sequence[Message]
 
@@ -122,6 +123,14 @@ async def load_history(
     count is used otherwise, when the cache is whole)."""
     tally = _Tally(requests_before=pager.requests)
     known = expected
+    settled = [0]
+
+    def settle() -> None:
+        # The short-lived garbage of what was handed over goes now and then, not after every
+        # batch: each collection also promotes what survives, and brings the next full one nearer.
+        if tally.loaded - settled[0] >= SETTLE_EVERY:
+            settled[0] = tally.loaded
+            settle_history()
 
     def progress(phase: str) -> None:
         if on_progress is not None:
@@ -158,7 +167,7 @@ async def load_history(
                 tally.loaded += len(rows)
                 tally.from_cache += len(rows)
                 on_batch(rows)
-                settle_history()
+                settle()
                 progress("cache")
                 if len(rows) < cache_page:
                     break
@@ -226,7 +235,7 @@ async def load_history(
             write()
         tally.loaded += len(merged)
         on_batch(merged)
-        settle_history()
+        settle()
 
     producer = asyncio.ensure_future(produce())
     error: str | None = None

@@ -258,6 +258,7 @@ class ThreadView(ThreadLines, ThreadMotion, Guarded, ScrollView, can_focus=True)
         self._window_gen += 1
         self._layout.set_thread(messages)
         self._strips.clear()
+        self._unpace_scrollbar()
         self._contact = one_line(contact)
         self._at_start = at_start
         self._loading_older = False
@@ -280,6 +281,7 @@ class ThreadView(ThreadLines, ThreadMotion, Guarded, ScrollView, can_focus=True)
         self._window_gen += 1
         self._layout.reset()
         self._strips.clear()
+        self._unpace_scrollbar()
         self._placeholder = one_line(placeholder)
         self._contact = ""
         self._at_start = False
@@ -365,6 +367,14 @@ class ThreadView(ThreadLines, ThreadMotion, Guarded, ScrollView, can_focus=True)
             self._repaint_scrollbar()
         else:
             self._bar_timer = self.set_timer(wait, self._repaint_scrollbar)
+
+    def _unpace_scrollbar(self) -> None:
+        """Another thread: the scrollbar's next repaint of its own is at once (only a stream of
+        prepends, as a whole-history load makes, waits its turn)."""
+        if self._bar_timer is not None:
+            self._bar_timer.stop()
+            self._bar_timer = None
+        self._bar_painted = float("-inf")
 
     def _repaint_scrollbar(self) -> None:
         self._bar_timer = None
