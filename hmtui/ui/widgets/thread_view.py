@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import logging
 import re
-from time import monotonic
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, tzinfo
+from time import monotonic
 
 from rich.segment import Segment
 from rich.style import Style
@@ -30,19 +30,19 @@ from textual.geometry import Region, Size
 from textual.message import Message as _TMessage
 from textual.scroll_view import ScrollView
 from textual.scrollbar import ScrollBar
-from textual.timer import Timer
 from textual.strip import Strip
+from textual.timer import Timer
 
 from hmtui.api.models import Id, Message
 from hmtui.cells import cell_len
 from hmtui.safe_text import one_line
 from hmtui.ui.errors import Guarded
 from hmtui.ui.widgets import thread_layout as layout
+from hmtui.ui.widgets.still import PlainLines, StillScrollBar
 from hmtui.ui.widgets.thread_layout import FALLBACK_WIDTH as _FALLBACK_WIDTH
 from hmtui.ui.widgets.thread_layout import Entry as _Entry
 from hmtui.ui.widgets.thread_layout import ThreadLayout
 from hmtui.ui.widgets.thread_lines import BlockCache, ThreadLines
-from hmtui.ui.widgets.still import PlainLines, StillScrollBar
 from hmtui.ui.widgets.thread_motion import ThreadMotion
 
 log = logging.getLogger(__name__)
