@@ -61,6 +61,19 @@ def test_find_matches_every_term_in_one_message_case_insensitively(tmp_path: Pat
         spill.close()
 
 
+def test_a_body_holding_the_separator_or_folding_wider_keeps_find_to_its_own_message(tmp_path: Path) -> None:
+    """The bodies of a row are joined by NUL and casefolded together; a body that holds a NUL
+    itself (server data) or folds to more characters ("ß" is "ss") still matches alone."""
+    spill = Spill(tmp_path)
+    try:
+        spill.put([msg(1, "Straße\x00gate"), msg(2, "gate"), msg(3, "STRASSE"), msg(4, "")])
+        assert [i for _, i in spill.matches(["strasse"])] == [1, 3]
+        assert [i for _, i in spill.matches(["gate"])] == [1, 2]
+        assert [i for _, i in spill.matches(["strasse", "gate"])] == [1]
+    finally:
+        spill.close()
+
+
 def test_close_deletes_the_file_and_later_calls_fail_cleanly(tmp_path: Path) -> None:
     spill = Spill(tmp_path)
     spill.put([msg(1)])

@@ -49,11 +49,6 @@ CREATE TABLE IF NOT EXISTS spill (
 _SEP = "\x00"  # between the bodies of a row's messages (a control character: cleaned from text)
 
 
-def stamp_of(message: Message) -> float:
-    stamp = message.timestamp
-    return UNDATED if stamp is None else stamp
-
-
 class Spill:
     """A thread's messages on disk (see the module docstring). Thread-safe; calls are ordered."""
 
@@ -125,10 +120,13 @@ class Spill:
         rows = []
         for start in range(0, len(messages), CHUNK):
             part = messages[start:start + CHUNK]
-            stamps = [stamp_of(m) for m in part]
+            stamps = [UNDATED if (date := m.date) is None else date.timestamp() for m in part]
             raws = [(stamp, m.id, m.raw) for stamp, m in zip(stamps, part)]
-            texts = _SEP.join((m.text or "").replace(_SEP, " ").casefold() for m in part)
-            rows.append((min(stamps), max(stamps), marshal.dumps(raws), texts))
+            bodies = [m.text or "" for m in part]
+            texts = _SEP.join(bodies)
+            if texts.count(_SEP) != len(part) - 1:  # a body holds the separator itself
+                texts = _SEP.join(body.replace(_SEP, " ") for body in bodies)
+            rows.append((min(stamps), max(stamps), marshal.dumps(raws), texts.casefold()))
 
         def write() -> None:
             try:

@@ -916,7 +916,7 @@ class Store:
                 rows += [r[0] for r in conn.execute(undated + " ORDER BY id DESC LIMIT ?", params)]
             return rows
 
-        return _parsed([(raw,) for raw in self._read([], query)], Message.from_raw)
+        return _parsed_texts(self._read([], query), Message.from_raw)
 
     def thread_state(self, inbox_id: Id, target: str) -> ThreadState:
         empty = ThreadState(count=0, oldest=None, newest=None, complete=False)
@@ -1368,10 +1368,15 @@ def _limit(limit: int | None) -> int:
 
 
 def _parsed(rows: Sequence[tuple[Any, ...]], parse: Callable[[dict[str, Any]], T | None]) -> list[T]:
+    return _parsed_texts([raw for (raw,) in rows], parse)
+
+
+def _parsed_texts(texts: Sequence[Any], parse: Callable[[dict[str, Any]], T | None]) -> list[T]:
     items: list[T] = []
-    for (raw,) in rows:
-        data = _loads(raw)
+    append = items.append
+    for text in texts:
+        data = _loads(text)
         item = parse(data) if data is not None else None
         if item is not None:
-            items.append(item)
+            append(item)
     return items
