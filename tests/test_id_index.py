@@ -50,3 +50,19 @@ def test_a_hundred_thousand_ids_cost_about_nine_bytes_each() -> None:
     ids._map._merge()
     size = ids._map._keys.buffer_info()[1] * ids._map._keys.itemsize + ids._map._values.buffer_info()[1]
     assert size <= 100_000 * 9
+
+
+def test_the_length_is_exact_without_a_merge() -> None:
+    """`len` is asked after every page of a whole-history load: it counts new keys and new
+    values of old keys apart instead of merging (a copy of every id) each time."""
+    ids = IdMap()
+    ids.update((k, k) for k in range(0, 1000, 2))
+    ids._merge()
+    ids[4] = -4  # a new value of a key the arrays hold
+    ids.update([(5, 5), (4, -8), (2000, 1), (-7, 0)])  # new keys inside, after and before the arrays
+    ids[5] = 55
+    assert len(ids) == 500 + 3
+    assert len(ids._recent) == 4  # nothing was merged to count them
+    assert ids.get(4) == -8 and ids.get(5) == 55
+    ids._merge()
+    assert len(ids) == 503 and sorted(ids.keys())[:3] == [-7, 0, 2]

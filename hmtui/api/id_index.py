@@ -32,7 +32,7 @@ def _fits(key: object) -> bool:
 class IdMap:
     """Id → number (`typecode` of `array`: "q" for ints, "d" for floats)."""
 
-    __slots__ = ("_keys", "_values", "_recent", "_other", "_typecode")
+    __slots__ = ("_keys", "_values", "_recent", "_other", "_typecode", "_shadowed")
 
     def __init__(self, typecode: str = "q") -> None:
         self._typecode = typecode
@@ -40,10 +40,17 @@ class IdMap:
         self._values = array(typecode)
         self._recent: dict[int, int | float] = {}
         self._other: dict[Hashable, int | float] = {}
+        self._shadowed = 0  # recent keys that the arrays hold too (a new value, not a new key)
 
     def __len__(self) -> int:
-        self._merge()  # a recent insertion may shadow a key of the arrays
-        return len(self._keys) + len(self._other)
+        return len(self._keys) + len(self._recent) - self._shadowed + len(self._other)
+
+    def _in_arrays(self, key: int) -> bool:
+        keys = self._keys
+        if not keys or key < keys[0] or key > keys[-1]:  # a history's new ids: no bisect
+            return False
+        i = bisect_left(keys, key)
+        return i < len(keys) and keys[i] == key
 
     def __contains__(self, key: object) -> bool:
         return self.get(key) is not None
@@ -70,6 +77,8 @@ class IdMap:
             self._other[key] = value
             return
         recent = self._recent
+        if key not in recent and self._in_arrays(key):  # type: ignore[arg-type]
+            self._shadowed += 1
         recent[key] = value  # type: ignore[index]
         if len(recent) >= MERGE_AT:
             self._merge()
@@ -79,6 +88,8 @@ class IdMap:
         recent, other = self._recent, self._other
         for key, value in pairs:
             if type(key) is int and _MIN <= key <= _MAX:
+                if key not in recent and self._in_arrays(key):
+                    self._shadowed += 1
                 recent[key] = value
                 if len(recent) >= MERGE_AT:
                     self._merge()
@@ -90,6 +101,7 @@ class IdMap:
         self._values = array(self._typecode)
         self._recent.clear()
         self._other.clear()
+        self._shadowed = 0
 
     def keys(self) -> Iterator[Hashable]:
         self._merge()
@@ -101,6 +113,7 @@ class IdMap:
             return
         recent = sorted(self._recent.items())
         self._recent.clear()
+        self._shadowed = 0
         new_keys = array("q", [key for key, _ in recent])
         new_values = array(self._typecode, [value for _, value in recent])
         old_keys, old_values = self._keys, self._values
