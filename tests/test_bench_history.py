@@ -197,6 +197,40 @@ async def test_a_whole_cache_makes_no_request(huge: FakeHeymarket, store: Store)
     assert seen.progress[-1] == Progress(SIZE, SIZE, 0, SIZE, "done")
 
 
+async def test_damaged_cached_rows_are_skipped_and_the_pages_go_on_past_them(huge: FakeHeymarket,
+                                                                               store: Store) -> None:
+    """Each page's cursor is its last row's (date, id), damaged or not: a row that no longer
+    decodes (the last of a page among them) is left out, and the rest of the cache still comes
+    without a request. Meanwhile the collector does not run by itself (the load collects), and
+    runs again after."""
+    import gc
+    import sqlite3
+
+    async with client_for(huge) as client:
+        pager = client.message_pager(INBOX, TARGET)
+        everything: list[Message] = []
+        while not pager.exhausted:
+            everything += await pager.older()
+        store.put_messages(INBOX, TARGET, everything)
+        store.mark_thread_complete(INBOX, TARGET)
+        newest_first = expected_ids(huge)
+        damaged = {newest_first[399], newest_first[400], newest_first[1234]}  # page ends and a middle row
+        conn = sqlite3.connect(store.path)
+        with conn:
+            conn.executemany("UPDATE messages SET raw = 'not json' WHERE id = ?", [(i,) for i in damaged])
+        conn.close()
+        before = huge.counts["GET /v1/messages"]
+        collecting: list[bool] = []
+        seen = Recorder()
+        seen.hook = lambda recorder: collecting.append(gc.isenabled())
+        assert gc.isenabled()
+        result = await load_history(client.message_pager(INBOX, TARGET), inbox_id=INBOX, target=TARGET,
+                                    on_batch=seen, store=store, cache_page=400)
+    assert seen.ids == [i for i in newest_first if i not in damaged]
+    assert huge.counts["GET /v1/messages"] == before and result.complete
+    assert collecting and not any(collecting) and gc.isenabled()
+
+
 async def test_a_failure_mid_way_keeps_what_came_and_the_pager_goes_on(huge: FakeHeymarket, store: Store) -> None:
     everything = expected_ids(huge)
     async with client_for(huge) as client:

@@ -912,3 +912,42 @@ def test_performance_with_100k_messages(tmp_path: Path) -> None:
     assert figures["put_messages x50 into 120k"] <= 1.5 * figures["put_messages x50 into an empty store"], figures
     empty.close()
     s.close()
+
+
+@pytest.mark.parametrize("damage", [None, "not json", '{"id": 7, "text": "a"}, {"id": 8}', "[1, 2]", "{}", '"text"',
+                                    '{"id": 9, "text": "}, {"}', "{[}"])
+def test_a_page_of_rows_reads_as_row_by_row_whatever_a_row_holds(store: Store, damage: str | None) -> None:
+    """A page of cached messages is decoded as one JSON array (one call, not one per row); a row
+    that is not exactly one object, however damaged, is skipped or read alone, never shifting
+    the others: every message comes back with its own text and the JSON it was stored as."""
+    texts = ["plain", 'quote " }, { brace', "emoji 👍", "\\u escape", "ctrl \x1b[31m", "}{"]
+    messages = [msg(100 + k, date=T0 + k, text=t) for k, t in enumerate(texts)]
+    store.put_messages(INBOX, TARGET, messages)
+    if damage is not None:
+        conn = sqlite3.connect(store.path)
+        with conn:
+            conn.execute("UPDATE messages SET raw = ? WHERE id = 102", (damage,))
+        conn.close()
+    got = store.messages(INBOX, TARGET)
+    expected = [m for m in reversed(messages) if damage is None or m.id != 102]
+    if damage is not None and (one := store_module._loads(damage)) is not None and Message.from_raw(one):
+        expected.insert(len(texts) - 1 - 2, Message.from_raw(one))  # the damaged row, read alone
+    assert [(m.id, m.text) for m in got] == [(m.id, m.text) for m in expected]
+    for m in got:
+        assert m.source is not None and json.loads(m.source) == m.raw
+
+
+def test_rows_crafted_to_pair_up_do_not_shift_a_page(store: Store) -> None:
+    """Two rows that make one object when joined and a row holding two keep the array's length:
+    the ids, checked against the rows', show the shift, and the page is read row by row."""
+    messages = [msg(100 + k, date=T0 + k, text=f"message {k}") for k in range(6)]
+    store.put_messages(INBOX, TARGET, messages)
+    conn = sqlite3.connect(store.path)
+    with conn:
+        # Newest first: 103 and 102 join into one object, 101 holds two.
+        for id_, raw in ((103, '{"id": 103, "k": "}'), (102, '{", "text": "joined"}'),
+                         (101, '{"id": 101, "text": "x"}, {"id": 77, "text": "extra"}')):
+            conn.execute("UPDATE messages SET raw = ? WHERE id = ?", (raw, id_))
+    conn.close()
+    got = store.messages(INBOX, TARGET)
+    assert [(m.id, m.text) for m in got] == [(105, "message 5"), (104, "message 4"), (100, "message 0")]

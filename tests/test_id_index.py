@@ -66,3 +66,41 @@ def test_the_length_is_exact_without_a_merge() -> None:
     assert ids.get(4) == -8 and ids.get(5) == 55
     ids._merge()
     assert len(ids) == 503 and sorted(ids.keys())[:3] == [-7, 0, 2]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_updates_in_batches_agree_with_a_dict(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`update` takes a batch of fresh ids older or newer than all others in one C call (a page of
+    a whole history) and anything else id by id: batches of each kind, with ids repeated inside a
+    batch, known already, of other types, or in the middle of the arrays' range, agree with a dict."""
+    monkeypatch.setattr(id_index, "MERGE_AT", 64)
+    rng = random.Random(seed)
+    compact, plain = IdMap(), {}
+    runs = {"older": 10_000, "newer": 20_000}
+    for step in range(300):
+        kind = rng.choice(["older", "newer", "known", "middle", "mixed", "dupes"])
+        if kind == "older":
+            runs["older"] -= 40
+            keys = list(range(runs["older"] + 39, runs["older"] - 1, -1))
+        elif kind == "newer":
+            keys = list(range(runs["newer"], runs["newer"] + 40))
+            runs["newer"] += 40
+        elif kind == "known":
+            keys = rng.sample(sorted(k for k in plain if isinstance(k, int)) or [runs["newer"]], 1) * 3
+        elif kind == "middle":
+            keys = [rng.randrange(runs["older"], runs["newer"]) for _ in range(20)]
+        elif kind == "mixed":
+            keys = [rng.randrange(runs["older"], runs["newer"]), "a", 2**70, -(2**64)]
+        else:
+            keys = [runs["newer"] + 1] * 3 + [runs["newer"]]  # a fresh run with an id repeated
+            runs["newer"] += 2
+        pairs = [(key, rng.randrange(100)) for key in keys]
+        with monkeypatch.context() as patch:
+            if kind in ("older", "newer", "dupes"):  # fresh runs take the C path: no id is looked up
+                patch.setattr(IdMap, "_in_arrays", lambda self, key: pytest.fail("bisected a fresh run"))
+            compact.update(pairs if step % 2 else iter(pairs))
+        plain.update(pairs)
+        assert len(compact) == len(plain), (step, kind)
+        for probe in rng.sample(list(plain), min(10, len(plain))) + [runs["older"] - 1, runs["newer"] + 1]:
+            assert compact.get(probe) == plain.get(probe), (step, kind, probe)
+    assert sorted(map(str, compact.keys())) == sorted(map(str, plain))

@@ -176,12 +176,15 @@ SHAPES = [
     "plain words", "two\nlines", "trailing spaces   \n  indented\n\n", "   ", "", "tab\there",
     "crlf\r\nline", "lone\rcr", "\x1b[31mred\x1b[0m", "wide 日本語 text", "emoji 👍🏽 ok", "bidi \u202e txet",
     "x" * 500, "a\n" * 40, "\ud800 surrogate", "\x7f del", "nbsp\u00a0here",
+    "👍", "📍 at the door ", "wide trail 日本\u3000", "zwj 👩\u200d👩\u200d👧 family", "c1 \x85 next", "\u2066isolate",
+    "emoji\nand lines 👍 \n\n", "\u3000", "combining e\u0301 accent", "日" * 300,
 ]
 
 
 @pytest.mark.parametrize("text", SHAPES)
 @pytest.mark.parametrize("fields", [{}, {"media": "https://x.test/a.png"}, {"link_url": "https://x.test"},
-                                    {"type": "outbound", "status": "failed", "raw_error": "carrier said no"}])
+                                    {"type": "outbound", "status": "failed", "raw_error": "carrier said no"},
+                                    {"media": "https://x.test/ü a\tb.png "}, {"media": " "}, {"media": ["https://x.test/c"]}])
 def test_the_cheap_shape_of_a_text_is_the_one_its_paragraphs_have(text: str, fields: dict[str, Any]) -> None:
     from hmtui.ui.widgets.thread_layout import paragraphs, text_shape
 
@@ -199,7 +202,8 @@ def test_the_index_rows_of_a_history_are_its_texts_shapes_and_local_days() -> No
 
     tz = timezone(timedelta(hours=-8))
     fields = [{}, {"media": "https://x.test/a.png"}, {"link_url": "https://x.test"},
-              {"type": "outbound", "status": "failed", "raw_error": "carrier said no"}]
+              {"type": "outbound", "status": "failed", "raw_error": "carrier said no"},
+              {"media": "https://x.test/ü a\tb.png "}]
     messages = [msg(k, date=BASE + timedelta(hours=5 * k), text=text, **extra)
                 for k, (text, extra) in enumerate((t, f) for t in SHAPES for f in fields)]
     messages.append(msg(999, date="not a date", text="undated"))
@@ -238,3 +242,78 @@ def test_a_prepend_that_keeps_few_entries_lays_out_what_a_full_one_does(width: i
     oldest = [msg(200 + i, date=BASE - timedelta(days=3, minutes=i)) for i in range(3)]
     assert full.prepend(oldest) == lazy.prepend(oldest, keep=5)
     assert lines_of(lazy) == lines_of(full)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_the_quick_check_for_new_messages_keeps_what_the_full_one_does(seed: int,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A prepend decides in one go that a page of a whole history is all new (`_all_new`) and in
+    order; pages with repeats, loaded ids, hidden or removed messages, ties in time, undated
+    messages or out-of-order ones take the message-by-message way. Both ways lay out the same."""
+    import random
+
+    from hmtui.ui.widgets.thread_layout import ThreadLayout as Layout
+
+    rng = random.Random(seed)
+    pages: list[list[Message]] = []
+    next_id, when = 10_000, BASE + timedelta(days=400)
+    made: list[Message] = []
+    for _ in range(40):
+        kind = rng.choice(["run", "run", "repeat", "loaded", "hidden", "tie", "undated", "shuffled"])
+        page = []
+        for _ in range(rng.randrange(1, 12)):
+            next_id -= 1
+            when -= timedelta(minutes=rng.randrange(1, 90))
+            page.append(msg(next_id, date=when))
+        if kind == "repeat":
+            page.append(page[0])
+        elif kind == "loaded" and pages:
+            page.insert(0, rng.choice(made[len(pages[0]):] or made[-1:]))  # never the removed one
+        elif kind == "hidden":
+            page[-1] = msg(page[-1].id, date=when, hidden=True)
+        elif kind == "tie":
+            page.append(msg(next_id - 1, date=when))
+            next_id -= 1
+        elif kind == "undated":
+            page.append(msg(next_id - 1, date="not a date"))
+            next_id -= 1
+        elif kind == "shuffled":
+            rng.shuffle(page)
+        made += page
+        pages.append(page)
+    removed = pages[0][0].id
+
+    def lay_out(quick: bool) -> ThreadLayout:
+        with monkeypatch.context() as patch:
+            if not quick:
+                patch.setattr(Layout, "_all_new", lambda self, batch: None)
+            model = Layout(UTC)
+            model.relayout(60)
+            model.set_thread([msg(1, date=BASE + timedelta(days=500))])
+            for k, page in enumerate(pages):
+                model.prepend(page, keep=rng_keep[k])
+                if k == 5:
+                    model.remove(removed)
+            model.prepend([m for m in made if m.id == removed])  # a removed message comes back
+            return model
+
+    rng_keep = [rng.choice([None, 0, 3]) for _ in pages]
+    quick, slow = lay_out(True), lay_out(False)
+    assert quick.ids_in_order() == slow.ids_in_order()
+    # Each page goes above the last, in time order; the removed message comes back on top.
+    from hmtui.ui.widgets.thread_layout import sort_key
+
+    expected: list[Any] = [1]
+    seen: set[Any] = {1}
+    for page in pages:
+        fresh = {m.id: m for m in page if m.id not in seen and not m.hidden}
+        seen.update(m.id for m in page)
+        expected = [m.id for m in sorted(fresh.values(), key=sort_key)] + expected
+    expected.remove(removed)
+    made_ids = [m.id for m in made]
+    drawn = sorted((pos, key) for key in set(made_ids) | {1} if (pos := quick.pos_of(key)) is not None)
+    assert [key for _, key in drawn] == [removed, *expected]
+    assert sorted(quick.hidden) == sorted(slow.hidden) and quick.hidden
+    assert [quick.height_at(p) for p in range(quick.first_pos, quick.last_pos + 1)] == \
+        [slow.height_at(p) for p in range(slow.first_pos, slow.last_pos + 1)]
+    assert quick.total_height == slow.total_height

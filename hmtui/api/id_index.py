@@ -85,7 +85,10 @@ class IdMap:
 
     def update(self, pairs: Iterable[tuple[Hashable, int | float]]) -> None:
         """Many at once, without a call per pair."""
+        pairs = pairs if isinstance(pairs, list) else list(pairs)
         recent, other = self._recent, self._other
+        if self._update_run(pairs):
+            return
         for key, value in pairs:
             if type(key) is int and _MIN <= key <= _MAX:
                 if key not in recent and self._in_arrays(key):
@@ -95,6 +98,34 @@ class IdMap:
                     self._merge()
             else:
                 other[key] = value
+
+    def surely_new(self, keys: list[Hashable]) -> bool:
+        """True when none of `keys` can be in the map, decided in C: plain ints, all older or
+        all newer than the arrays' and none of them recent (a page of a whole history). False
+        says only that it is not known that way (they may still all be new)."""
+        if not keys:
+            return True
+        if not all(type(key) is int for key in keys):
+            return False
+        low, high = min(keys), max(keys)  # type: ignore[type-var]
+        arrays = self._keys
+        if low < _MIN or high > _MAX or (arrays and not (high < arrays[0] or low > arrays[-1])):
+            return False
+        return self._recent.keys().isdisjoint(keys)
+
+    def _update_run(self, pairs: list[tuple[Hashable, int | float]]) -> bool:
+        """`update` in C when it can be (False: it could not, nothing done): ids that are all
+        plain ints, none of them known yet, all older or all newer than the arrays' (a page of a
+        whole history). Then nothing is shadowed and no id needs a bisect."""
+        if not pairs:
+            return True
+        if not self.surely_new([key for key, _ in pairs]):
+            return False
+        recent = self._recent
+        recent.update(pairs)
+        if len(recent) >= MERGE_AT:
+            self._merge()
+        return True
 
     def clear(self) -> None:
         self._keys = array("q")

@@ -339,9 +339,14 @@ class Message:
     broadcast_id: Id | None = None
     # Sent by a broadcast or workflow (no member): the team's words, with no member to name.
     automated: bool = False
+    # The JSON text `raw` was decoded from, when the reader kept it (the cache's rows): whoever
+    # stores the message again can take it as it is instead of encoding `raw` once more.
+    source: str | None = field(default=None, repr=False, compare=False)
 
     @classmethod
-    def from_raw(cls, raw: Mapping[str, Any]) -> Message | None:
+    def from_raw(cls, raw: Mapping[str, Any], *, owned: bool = False) -> Message | None:
+        """`owned`: the caller made `raw` for this message and hands it over (a JSON decode), so it
+        is kept as it is instead of copied (a cached whole history is 100,000 of them)."""
         get = raw.get
         id_ = parse_id(get("id"), own=True)
         if id_ is None:
@@ -368,7 +373,7 @@ class Message:
             _str(get("link_url")),
             _bool(get("flagged")),
             classify_message(raw),
-            dict(raw),
+            raw if owned and type(raw) is dict else dict(raw),
             False if hidden is None or hidden is False else message_hidden(raw),
             None if plain else failure_reason(raw),
             None if broadcast is None else parse_id(broadcast),

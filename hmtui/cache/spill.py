@@ -10,8 +10,9 @@ as a thread's history, and a thread opened again starts from empty.
 One worker thread owns the connection and runs every call in order, so a read or a search
 submitted after a write sees it, and the event loop never waits on the disk (reads are awaited
 as futures). A row holds up to CHUNK messages: their raw dicts in `marshal` form (about 2 µs a
-message to write, against 7 for JSON: it is our own file, written and read by this process),
-their time range, and their bodies casefolded for find.
+message to write, against 7 for JSON: it is our own file, written and read by this process;
+a message read from the cache keeps the JSON text it came as, and that is stored instead, as
+it is), their time range, and their bodies casefolded for find.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import concurrent.futures
+import json
 import logging
 import marshal
 import queue
@@ -47,6 +49,14 @@ CREATE TABLE IF NOT EXISTS spill (
 )
 """
 _SEP = "\x00"  # between the bodies of a row's messages (a control character: cleaned from text)
+
+
+def _decoded(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except ValueError:  # cannot happen for what the cache decoded once; nothing to show then
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 class Spill:
@@ -121,7 +131,9 @@ class Spill:
         for start in range(0, len(messages), CHUNK):
             part = messages[start:start + CHUNK]
             stamps = [UNDATED if (date := m.date) is None else date.timestamp() for m in part]
-            raws = [(stamp, m.id, m.raw) for stamp, m in zip(stamps, part)]
+            # A message read from the cache brings the JSON text of its raw dict: stored as it is
+            # (marshal copies a string; a dict it encodes, 2 µs a message).
+            raws = [(stamp, m.id, m.raw if m.source is None else m.source) for stamp, m in zip(stamps, part)]
             bodies = [m.text or "" for m in part]
             texts = _SEP.join(bodies)
             if texts.count(_SEP) != len(part) - 1:  # a body holds the separator itself
@@ -161,7 +173,9 @@ class Spill:
         for (blob,) in self._conn.execute("SELECT raws FROM spill WHERE lo <= ? AND hi >= ?", (hi, lo)):
             for stamp, id_, raw in marshal.loads(blob):
                 if lo <= stamp <= hi:
-                    message = Message.from_raw(raw)
+                    if type(raw) is str:  # a cached message's JSON text, as the cache holds it
+                        raw = _decoded(raw)
+                    message = Message.from_raw(raw, owned=True)  # just decoded: nothing else holds it
                     if message is not None:
                         found.append((time_id_order(stamp, id_), message))
         found.sort(key=lambda pair: pair[0])

@@ -22,6 +22,7 @@ check it directly. Every string from the server goes through `clean_text` / `one
 from __future__ import annotations
 
 import math
+import operator
 import re
 from array import array
 from bisect import bisect_left, bisect_right
@@ -41,6 +42,7 @@ from hmtui.safe_text import clean_text, one_line
 from hmtui.ui.timefmt import clock_time, day_key, label_of_day
 
 FALLBACK_WIDTH = 80  # used to lay out before the widget has a size
+MEDIA_ICON = "📎 "  # before a media URL
 GUTTER = "▌ "
 GUTTER_WIDTH = 2
 MIN_BODY = 4
@@ -73,6 +75,7 @@ def sort_key(message: Message) -> tuple[float, int, int | str]:
 
 
 id_order = time_id_order  # the thread's order of (time, id), shared with the spill
+_DATE_ID = operator.attrgetter("date", "id")  # the same order for dated messages with int ids
 
 
 def str_or_none(value: object) -> str | None:
@@ -147,7 +150,7 @@ def paragraphs(message: Message) -> list[tuple[str, int, int]]:
             for para in cleaned.split("\n"):
                 para = para.rstrip()
                 paras.append((para, cell_len(para), BODY))
-    for icon, value in (("📎 ", message.media), ("🔗 ", message.link_url)):
+    for icon, value in ((MEDIA_ICON, message.media), ("🔗 ", message.link_url)):
         url = str_or_none(value)
         if url is not None:
             line = icon + one_line(url)
@@ -214,20 +217,36 @@ def estimate_body(npara: int, cells: int, longest: int, room: int) -> int:
     return max(npara, npara - 1 + -(-cells // max(room, 1)))
 
 
-# Anything but printable ASCII and newlines: such a text takes `paragraphs` (cleaning, cell widths).
+# Anything but printable ASCII and newlines: such a text is not one cell a character.
 _NOT_PLAIN = re.compile(r"[^\x20-\x7e\n]")
+# What `clean_text` would change (hmtui/safe_text.py: C0 but the newline, DEL, C1, bidi controls,
+# surrogates; a CR is a C0): a text with none of it is its own cleaned form.
+_UNCLEAN = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
 def text_shape(message: Message) -> tuple[int, int, int]:
-    """(paragraphs, cells, longest paragraph) of a message's block as `paragraphs` splits it;
-    a plain text without attachments is measured without building the paragraphs."""
-    text = message.text
-    if (type(text) is str and message.media is None and message.link_url is None and message.failure is None
-            and not _NOT_PLAIN.search(text) and text.strip()):
-        lengths = [len(line.rstrip()) for line in text.rstrip().split("\n")]
-        return len(lengths), sum(lengths), max(lengths)
+    """(paragraphs, cells, longest paragraph) of a message's block as `paragraphs` splits it.
+    A text that cleaning leaves as it is (nearly all: emoji and other scripts too), alone or with
+    a plain ASCII media URL, is measured without building the paragraphs."""
+    text, media = message.text, message.media
+    if (type(text) is str and message.link_url is None and message.failure is None and text.strip()
+            and (media is None or (type(media) is str and _PLAIN_URL.fullmatch(media)))):
+        if not _NOT_PLAIN.search(text):
+            lengths = [len(line.rstrip()) for line in text.rstrip().split("\n")]
+        elif not _UNCLEAN.search(text):
+            lengths = [cell_len(line.rstrip()) for line in text.rstrip().split("\n")]
+        else:
+            lengths = []
+        if lengths:
+            if media is not None:
+                lengths.append(_MEDIA_ICON_CELLS + len(media))  # the "📎 url" line
+            return len(lengths), sum(lengths), max(lengths)
     lengths = [length for _, length, _ in paragraphs(message)]
     return len(lengths), sum(lengths), max(lengths)
+
+
+_PLAIN_URL = re.compile(r"[\x21-\x7e]+")  # what `one_line` leaves as it is, one cell a character
+_MEDIA_ICON_CELLS = cell_len(MEDIA_ICON)
 
 
 def index_rows(messages: Iterable[Message], tz: tzinfo, room: int, following: int
@@ -495,12 +514,47 @@ class ThreadLayout:
 
     def _fresh(self, messages: Iterable[Message]) -> list[Message]:
         """The messages not yet loaded, oldest first, without duplicates; hidden ones go aside."""
+        batch = [message for message in messages if isinstance(message, Message)]
+        fresh = self._all_new(batch)
+        if fresh is None:
+            fresh = self._new_of(batch)
+        # Pages come newest first: reversed, they are usually in order already. A whole history
+        # passes here, so the common case is checked in C: dated messages with int ids, whose
+        # (date, id) orders as `sort_key` does.
+        fresh.reverse()
+        keys: list[object]
+        if all(type(message.id) is int and message.date is not None for message in fresh):
+            keys = list(map(_DATE_ID, fresh))
+        else:
+            keys = [sort_key(message) for message in fresh]
+        if not all(map(operator.lt, keys, islice(keys, 1, None))):
+            fresh.sort(key=sort_key)
+        return fresh
+
+    def _all_new(self, batch: list[Message]) -> list[Message] | None:
+        """`batch` less its hidden messages when none of it is loaded, hidden or repeated (a
+        page of a whole history), decided without a lookup per message; None: not known."""
+        ids = [message.id for message in batch]
+        try:
+            if len(set(ids)) != len(ids) or not self.hidden.keys().isdisjoint(ids) or not self.ids.surely_new(ids):
+                return None
+        except TypeError:  # an unhashable id
+            return None
+        if not any(message.hidden for message in batch):
+            return batch
+        shown = []
+        for message in batch:
+            if message.hidden:
+                self.hidden[message.id] = message
+            else:
+                shown.append(message)
+        return shown
+
+    def _new_of(self, batch: list[Message]) -> list[Message]:
         seen: set[Id] = set()
         fresh: list[Message] = []
         hidden, placed = self.hidden, self.ids.get
-        for message in messages:
-            if not isinstance(message, Message):
-                continue
+        for message in batch:
             key = message.id
             try:
                 if key in seen or key in hidden or (placed(key) is not None and self.pos_of(key) is not None):
@@ -512,13 +566,6 @@ class ThreadLayout:
                 hidden[key] = message
                 continue
             fresh.append(message)
-        # Pages come newest first: reversed, they are usually in order already, and the check
-        # costs what the keys cost (a whole history passes here).
-        keys = [sort_key(message) for message in reversed(fresh)]
-        if all(a < b for a, b in zip(keys, islice(keys, 1, None))):
-            fresh.reverse()
-        else:
-            fresh.sort(key=sort_key)
         return fresh
 
     def set_thread(self, messages: Sequence[Message]) -> None:
