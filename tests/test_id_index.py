@@ -104,3 +104,22 @@ def test_updates_in_batches_agree_with_a_dict(seed: int, monkeypatch: pytest.Mon
         for probe in rng.sample(list(plain), min(10, len(plain))) + [runs["older"] - 1, runs["newer"] + 1]:
             assert compact.get(probe) == plain.get(probe), (step, kind, probe)
     assert sorted(map(str, compact.keys())) == sorted(map(str, plain))
+
+
+def test_a_large_update_is_taken_a_merge_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A whole cached history's ids come in one call (the pager's `resume`): they are taken
+    MERGE_AT at a time, so the recent dict never holds many more (it costs ~100 bytes an id)."""
+    monkeypatch.setattr(id_index, "MERGE_AT", 64)
+    ids = IdMap()
+    largest: list[int] = []
+    merge = IdMap._merge
+
+    def watched(self: IdMap) -> None:
+        largest.append(len(self._recent))
+        merge(self)
+
+    monkeypatch.setattr(IdMap, "_merge", watched)
+    ids.update((k, -k) for k in range(1000, 0, -1))  # newest first, as a history comes
+    ids.update((k, k) for k in range(2000, 3000))
+    assert len(ids) == 2000 and ids.get(1) == -1 and ids.get(2999) == 2999 and ids.get(1500) is None
+    assert largest and max(largest) < 2 * 64

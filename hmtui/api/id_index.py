@@ -17,6 +17,7 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_left
 from collections.abc import Hashable, Iterable, Iterator
+from itertools import islice
 
 _MIN = -(2**63)
 _MAX = 2**63 - 1
@@ -84,11 +85,15 @@ class IdMap:
             self._merge()
 
     def update(self, pairs: Iterable[tuple[Hashable, int | float]]) -> None:
-        """Many at once, without a call per pair."""
-        pairs = pairs if isinstance(pairs, list) else list(pairs)
+        """Many at once, without a call per pair. Taken MERGE_AT at a time, so that neither the
+        pairs nor the recent ids are ever many more than that in memory."""
+        each = iter(pairs)
+        while part := list(islice(each, MERGE_AT)):
+            if not self._update_run(part):
+                self._update_each(part)
+
+    def _update_each(self, pairs: list[tuple[Hashable, int | float]]) -> None:
         recent, other = self._recent, self._other
-        if self._update_run(pairs):
-            return
         for key, value in pairs:
             if type(key) is int and _MIN <= key <= _MAX:
                 if key not in recent and self._in_arrays(key):
