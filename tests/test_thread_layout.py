@@ -38,7 +38,8 @@ def lines_of(model: ThreadLayout) -> list[tuple[int, int] | None]:
 def test_no_textual_in_the_layout_module() -> None:
     import subprocess
 
-    code = "import sys, hmtui.ui.widgets.thread_layout; print('textual' in sys.modules)"
+    code = ("import sys, hmtui.ui.widgets.thread_layout, hmtui.ui.widgets.thread_index;"
+            " print('textual' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
 
@@ -186,7 +187,7 @@ SHAPES = [
                                     {"type": "outbound", "status": "failed", "raw_error": "carrier said no"},
                                     {"media": "https://x.test/ü a\tb.png "}, {"media": " "}, {"media": ["https://x.test/c"]}])
 def test_the_cheap_shape_of_a_text_is_the_one_its_paragraphs_have(text: str, fields: dict[str, Any]) -> None:
-    from hmtui.ui.widgets.thread_layout import paragraphs, text_shape
+    from hmtui.ui.widgets.thread_index import paragraphs, text_shape
 
     message = msg(1, text=text, **fields)
     lengths = [length for _, length, _ in paragraphs(message)]
@@ -198,7 +199,7 @@ def test_the_index_rows_of_a_history_are_its_texts_shapes_and_local_days() -> No
     every text of SHAPES, with each set of fields, in a zone where UTC's day is not the local
     one, gets the shape `text_shape` gives and the day `day_key` gives."""
     from hmtui.ui.timefmt import day_key
-    from hmtui.ui.widgets.thread_layout import day_code, index_rows, text_shape
+    from hmtui.ui.widgets.thread_index import day_code, index_rows, text_shape
 
     tz = timezone(timedelta(hours=-8))
     fields = [{}, {"media": "https://x.test/a.png"}, {"link_url": "https://x.test"},

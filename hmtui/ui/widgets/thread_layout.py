@@ -24,10 +24,9 @@ from __future__ import annotations
 import math
 import operator
 import re
-from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Sequence
-from itertools import accumulate, islice
+from itertools import islice
 from datetime import datetime, tzinfo
 
 from rich.cells import chop_cells
@@ -36,19 +35,23 @@ from rich.text import Text
 
 from hmtui.api.id_index import IdMap
 from hmtui.api.models import Id, Message, time_id_order
-from hmtui.api.semantics import MessageKind
-from hmtui.cells import cell_len
-from hmtui.safe_text import clean_text, one_line
+from hmtui.safe_text import clean_text
 from hmtui.ui.timefmt import clock_time, day_key, label_of_day
+from hmtui.ui.widgets.thread_index import (
+    BODY,
+    LINK,
+    IndexSide,
+    day_code,
+    day_of_code,
+    estimate_body,
+    index_rows,
+    paragraphs,
+)
 
 FALLBACK_WIDTH = 80  # used to lay out before the widget has a size
-MEDIA_ICON = "📎 "  # before a media URL
 GUTTER = "▌ "
 GUTTER_WIDTH = 2
 MIN_BODY = 4
-
-# Paragraph kinds: how a body line is styled.
-BODY, LINK, MUTED, ERROR = 0, 1, 2, 3
 
 _console: Console | None = None
 
@@ -78,10 +81,6 @@ id_order = time_id_order  # the thread's order of (time, id), shared with the sp
 _DATE_ID = operator.attrgetter("date", "id")  # the same order for dated messages with int ids
 
 
-def str_or_none(value: object) -> str | None:
-    return value if isinstance(value, str) and value.strip() else None
-
-
 def header_when(moment: datetime | None, now: datetime | None, tz: tzinfo) -> str:
     """A message header's time: "14:05" today, "Tue 3 Nov 14:05" another day this year,
     "Tue 3 Nov 2025 14:05" another year ("today" is `now`'s local day; None: clock time only)."""
@@ -97,15 +96,6 @@ def header_when(moment: datetime | None, now: datetime | None, tz: tzinfo) -> st
     if local.year == today.year:
         return f"{local:%a} {local.day} {local:%b %H:%M}"
     return f"{local:%a} {local.day} {local:%b %Y %H:%M}"
-
-
-def day_code(key: tuple[int, int, int] | None) -> int:
-    """A day key in 4 bytes (0: undated)."""
-    return 0 if key is None else key[0] * 10_000 + key[1] * 100 + key[2]
-
-
-def day_of_code(code: int) -> tuple[int, int, int] | None:
-    return None if code == 0 else (code // 10_000, code // 100 % 100, code % 100)
 
 
 class Entry:
@@ -138,31 +128,6 @@ class Entry:
     @property
     def older(self) -> bool:
         return self.pos < 0
-
-
-def paragraphs(message: Message) -> list[tuple[str, int, int]]:
-    """The body as (text, cell length, kind) paragraphs, cleaned."""
-    paras: list[tuple[str, int, int]] = []
-    text = str_or_none(message.text)
-    if text is not None:
-        cleaned = clean_text(text).rstrip()
-        if cleaned.strip():
-            for para in cleaned.split("\n"):
-                para = para.rstrip()
-                paras.append((para, cell_len(para), BODY))
-    for icon, value in ((MEDIA_ICON, message.media), ("🔗 ", message.link_url)):
-        url = str_or_none(value)
-        if url is not None:
-            line = icon + one_line(url)
-            paras.append((line, cell_len(line), LINK))
-    if not paras:
-        paras.append(("(no text)", 9, MUTED))
-    # The carrier's reason for a failed delivery, under the words that did not arrive.
-    reason = str_or_none(message.failure) if message.kind is MessageKind.OUTBOUND else None
-    if reason is not None:
-        line = "✗ not delivered: " + one_line(reason, 300)
-        paras.append((line, cell_len(line), ERROR))
-    return paras
 
 
 def indent(width: int) -> int:
@@ -209,136 +174,6 @@ def terms_pattern(found: Sequence[str]) -> re.Pattern[str] | None:
 Measure = Callable[[Entry, int], None]
 
 
-def estimate_body(npara: int, cells: int, longest: int, room: int) -> int:
-    """Body lines of a message not measured at this width: exact when no paragraph wraps (most
-    texts), else about what folding the cells into `room` takes; corrected when it is drawn."""
-    if longest <= room:
-        return npara
-    return max(npara, npara - 1 + -(-cells // max(room, 1)))
-
-
-# Anything but printable ASCII and newlines: such a text is not one cell a character.
-_NOT_PLAIN = re.compile(r"[^\x20-\x7e\n]")
-# What `clean_text` would change (hmtui/safe_text.py: C0 but the newline, DEL, C1, bidi controls,
-# surrogates; a CR is a C0): a text with none of it is its own cleaned form.
-_UNCLEAN = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
-
-
-def text_shape(message: Message) -> tuple[int, int, int]:
-    """(paragraphs, cells, longest paragraph) of a message's block as `paragraphs` splits it.
-    A text that cleaning leaves as it is (nearly all: emoji and other scripts too), alone or with
-    a plain ASCII media URL, is measured without building the paragraphs."""
-    text, media = message.text, message.media
-    if (type(text) is str and message.link_url is None and message.failure is None and text.strip()
-            and (media is None or (type(media) is str and _PLAIN_URL.fullmatch(media)))):
-        if not _NOT_PLAIN.search(text):
-            lengths = [len(line.rstrip()) for line in text.rstrip().split("\n")]
-        elif not _UNCLEAN.search(text):
-            lengths = [cell_len(line.rstrip()) for line in text.rstrip().split("\n")]
-        else:
-            lengths = []
-        if lengths:
-            if media is not None:
-                lengths.append(_MEDIA_ICON_CELLS + len(media))  # the "📎 url" line
-            return len(lengths), sum(lengths), max(lengths)
-    lengths = [length for _, length, _ in paragraphs(message)]
-    return len(lengths), sum(lengths), max(lengths)
-
-
-_PLAIN_URL = re.compile(r"[\x21-\x7e]+")  # what `one_line` leaves as it is, one cell a character
-_MEDIA_ICON_CELLS = cell_len(MEDIA_ICON)
-
-
-def index_rows(messages: Iterable[Message], tz: tzinfo, room: int, following: int
-               ) -> tuple[list[float], list[int], list[int], list[int], list[int], list[int]]:
-    """The index's columns (stamp, estimated height, day code, paragraphs, cells, longest) for
-    `messages`, newest first; `following` is the day code of the message after the first one
-    (its day separator is drawn when the days differ)."""
-    stamps: list[float] = []
-    heights: list[int] = []
-    days: list[int] = []
-    nparas: list[int] = []
-    cellss: list[int] = []
-    longests: list[int] = []
-    plain = _NOT_PLAIN.search
-    for message in messages:
-        date = message.date
-        if isinstance(date, datetime):
-            stamp = date.timestamp()
-            local = date.astimezone(tz)
-            day = local.year * 10_000 + local.month * 100 + local.day  # day_code(day_key(date, tz))
-        else:
-            stamp, day = -math.inf, 0
-        text = message.text
-        # text_shape's plain case, inline: it is most messages, and this loop is a whole history.
-        if (type(text) is str and "\n" not in text and message.media is None and message.link_url is None
-                and message.failure is None and not plain(text) and (cells := len(text.rstrip()))):
-            npara, longest = 1, cells
-        else:
-            npara, cells, longest = text_shape(message)
-            npara, cells, longest = min(npara, 65_535), min(cells, 2**31 - 1), min(longest, 2**31 - 1)
-        body = npara if longest <= room else estimate_body(npara, cells, longest, room)
-        heights.append(body + 2 + (1 if following and following != day else 0))
-        stamps.append(stamp)
-        days.append(day)
-        nparas.append(npara)
-        cellss.append(cells)
-        longests.append(longest)
-        following = day
-    return stamps, heights, days, nparas, cellss, longests
-
-
-class _Side:
-    """One direction of growth of the thread's index: a row per message, in arrays."""
-
-    __slots__ = ("stamp", "height", "cum", "day", "npara", "cells", "longest")
-
-    def __init__(self) -> None:
-        self.stamp = array("d")  # Unix seconds (-inf: undated)
-        self.height = array("i")  # block height at the layout's width (0: removed)
-        self.cum = array("q")  # running sums of `height`
-        self.day = array("i")  # day_code of the local day
-        self.npara = array("H")  # what a height is estimated from at another width
-        self.cells = array("i")
-        self.longest = array("i")
-
-    def __len__(self) -> int:
-        return len(self.height)
-
-    @property
-    def total(self) -> int:
-        return self.cum[-1] if self.cum else 0
-
-    def push(self, entry: Entry, stamp: float) -> None:
-        lengths = [length for _, length, _ in entry.paras] or [0]
-        self.stamp.append(stamp)
-        self.height.append(entry.height)
-        self.cum.append(self.total + entry.height)
-        self.day.append(day_code(entry.key))
-        self.npara.append(min(len(entry.paras), 65_535))
-        self.cells.append(min(sum(lengths), 2**31 - 1))
-        self.longest.append(min(max(lengths), 2**31 - 1))
-
-    def extend(self, stamps: list[float], heights: list[int], days: list[int], npara: list[int],
-               cells: list[int], longest: list[int]) -> None:
-        """Rows for many messages at once (each column extended in one call)."""
-        base = self.total
-        self.stamp.extend(stamps)
-        self.height.extend(heights)
-        self.cum.extend(islice(accumulate(heights, initial=base), 1, None))
-        self.day.extend(days)
-        self.npara.extend(npara)
-        self.cells.extend(cells)
-        self.longest.extend(longest)
-
-    def resum(self, start: int) -> None:
-        """Running sums again from `start` (one pass in C)."""
-        if start >= len(self.height):
-            return
-        base = self.cum[start - 1] if start else 0
-        self.cum[start:] = array("q", accumulate(self.height[start:], initial=base))[1:]
-
-
 def _stamp(message: Message) -> float:
     date = message.date
     return date.timestamp() if isinstance(date, datetime) else -math.inf
@@ -349,12 +184,12 @@ class ThreadLayout:
 
     Every loaded message has a *position*: 0, 1, 2… for the first batch and what is appended
     after it, -1, -2… for what is prepended (older) above it, so positions never change and
-    ascending is oldest first. An *index* keeps a few numbers per position in arrays (time, height
-    and running sums, day, what a height is estimated from): about 40 bytes a message, so a
-    thread of 100,000 costs a few MiB. `Entry` objects (the text, cleaned and split) exist only
-    for the positions in `live`: all of them unless the view windows the thread (ThreadView, with
-    a page source), then only those near the screen; a position without one gets a stub
-    (`entry(pos)`) until `fill` brings its message back.
+    ascending is oldest first. An *index* (`IndexSide`, thread_index.py) keeps a few numbers per
+    position in arrays (time, height and running sums, day, what a height is estimated from):
+    about 40 bytes a message, so a thread of 100,000 costs a few MiB. `Entry` objects (the text,
+    cleaned and split) exist only for the positions in `live`: all of them unless the view
+    windows the thread (ThreadView, with a page source), then only those near the screen; a
+    position without one gets a stub (`entry(pos)`) until `fill` brings its message back.
 
     Heights are measured when a message arrives and when it is drawn; a new width re-measures only
     the live messages and estimates the rest (`estimate_body`), and `fill` corrects an estimate
@@ -370,8 +205,8 @@ class ThreadLayout:
         self.reset()
 
     def reset(self) -> None:
-        self.older = _Side()  # positions -1, -2, … (newest first)
-        self.newer = _Side()  # positions 0, 1, … (oldest first)
+        self.older = IndexSide()  # positions -1, -2, … (newest first)
+        self.newer = IndexSide()  # positions 0, 1, … (oldest first)
         self.ids = IdMap()  # message id → position
         self.live: dict[int, Entry] = {}
         self.removed = 0  # positions of removed messages (a send mark the server replaced)
@@ -382,7 +217,7 @@ class ThreadLayout:
 
     # -- positions ---------------------------------------------------------------------------
 
-    def _at(self, pos: int) -> tuple[_Side, int]:
+    def _at(self, pos: int) -> tuple[IndexSide, int]:
         return (self.older, -pos - 1) if pos < 0 else (self.newer, pos)
 
     @property

@@ -23,17 +23,19 @@ from hmtui.api.semantics import MessageKind
 from hmtui.cells import cell_len
 from hmtui.safe_text import one_line
 from hmtui.workspace.send_marks import send_label
-from hmtui.ui.widgets.thread_layout import (
+from hmtui.ui.widgets.thread_index import (
     BODY as _BODY,
     ERROR as _ERROR,
-    GUTTER as _GUTTER,
-    GUTTER_WIDTH as _GUTTER_WIDTH,
     LINK as _LINK,
     MUTED as _MUTED,
+    str_or_none as _str_or_none,
+)
+from hmtui.ui.widgets.thread_layout import (
+    GUTTER as _GUTTER,
+    GUTTER_WIDTH as _GUTTER_WIDTH,
     Entry as _Entry,
     ThreadLayout,
     header_when,
-    str_or_none as _str_or_none,
     wrap as _wrap,
     wrap_console as _wrap_console,
 )
