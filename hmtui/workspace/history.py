@@ -2,7 +2,8 @@
 
 `load_history` hands a thread's older messages to a callback in batches (the view prepends them)
 until the start of the conversation: first what the cache holds below what is shown, read in
-large pages, then the server, page after page through the thread's `Pager`.
+large pages (the rows on a thread while the last page is decoded and handed over here, see
+DECODE_CHUNK), then the server, page after page through the thread's `Pager`.
 
 Pipelined. Asking for page N+1 needs page N's oldest time, so requests stay one at a time; what
 overlaps is the rest. A producer task asks for the next page as soon as the last one is parsed
@@ -145,7 +146,7 @@ async def load_history(
         return HistoryResult(tally.loaded, tally.from_cache, tally.loaded - tally.from_cache,
                              pager.requests - tally.requests_before, complete, error)
 
-    # -- the cache, in large pages (each read off the event loop while the last one is handed over)
+    # -- the cache, in large pages (each page's rows read on a thread while the last is decoded here)
     if store is not None and store.enabled:
         state = await asyncio.to_thread(store.thread_state, inbox_id, target)
         if known is None and state.complete:
