@@ -174,3 +174,18 @@ def test_the_parse_of_rare_fields_agrees_with_their_readers() -> None:
         assert message.failure == semantics.failure_reason(raw), raw
         assert message.automated == semantics.automated_send(raw), raw
         assert message.broadcast_id == parse_id(raw.get("broadcast_id")), raw
+
+
+def test_a_message_copies_its_raw_dict_unless_it_is_handed_over() -> None:
+    """`owned=True` (a dict just decoded for the message: the cache's rows, the spill's) keeps the
+    dict as it is; anything else is copied, so the caller's dict and the message's never alias."""
+    from types import MappingProxyType
+
+    raw = {"id": 5, "date": "2026-11-20T11:39:35Z", "text": "hi"}
+    copied, kept = Message.from_raw(raw), Message.from_raw(raw, owned=True)
+    assert copied is not None and kept is not None
+    assert copied.raw == raw and copied.raw is not raw
+    assert kept.raw is raw
+    proxied = Message.from_raw(MappingProxyType(raw), owned=True)  # not a dict: still copied
+    assert proxied is not None and type(proxied.raw) is dict and proxied.raw == raw
+    assert copied == kept and copied.source is None
