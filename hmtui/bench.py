@@ -107,7 +107,7 @@ class Plan:
     cold_rounds: int
     quick: bool
     history: int = 100_000  # the paged thread's length: full history, its cached twin, rss_ratio
-    history_rounds: int = 2
+    history_rounds: int = 3  # a median of three: one slow sample (this machine has them) does not decide
     # The cached twin is quick (a few seconds a round) and its floor, one query allocating every
     # row at once, varies most on this machine (0.9-1.5 s within a minute): more samples a side.
     cached_rounds: int = 5

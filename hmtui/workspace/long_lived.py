@@ -25,7 +25,6 @@ def settle_history() -> None:
     gc.collect(1)
 
 
-
 @contextlib.contextmanager
 def collector_paused() -> Iterator[None]:
     """No automatic collection inside the block; the caller collects the young garbage itself
