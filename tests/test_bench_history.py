@@ -177,14 +177,19 @@ async def test_the_cache_comes_first_in_large_pages_and_the_server_continues_bel
     assert state.count == SIZE and state.complete
 
 
+async def cache_whole_thread(client: HeymarketClient, store: Store) -> None:
+    """The whole thread in the cache, marked whole, as a finished load leaves it."""
+    pager = client.message_pager(INBOX, TARGET)
+    everything: list[Message] = []
+    while not pager.exhausted:
+        everything += await pager.older()
+    store.put_messages(INBOX, TARGET, everything)
+    store.mark_thread_complete(INBOX, TARGET)
+
+
 async def test_a_whole_cache_makes_no_request(huge: FakeHeymarket, store: Store) -> None:
     async with client_for(huge) as client:
-        pager = client.message_pager(INBOX, TARGET)
-        everything: list[Message] = []
-        while not pager.exhausted:
-            everything += await pager.older()
-        store.put_messages(INBOX, TARGET, everything)
-        store.mark_thread_complete(INBOX, TARGET)
+        await cache_whole_thread(client, store)
         before = huge.counts["GET /v1/messages"]
         fresh = client.message_pager(INBOX, TARGET)
         seen = Recorder()
@@ -207,12 +212,7 @@ async def test_damaged_cached_rows_are_skipped_and_the_pages_go_on_past_them(hug
     import sqlite3
 
     async with client_for(huge) as client:
-        pager = client.message_pager(INBOX, TARGET)
-        everything: list[Message] = []
-        while not pager.exhausted:
-            everything += await pager.older()
-        store.put_messages(INBOX, TARGET, everything)
-        store.mark_thread_complete(INBOX, TARGET)
+        await cache_whole_thread(client, store)
         newest_first = expected_ids(huge)
         damaged = {newest_first[399], newest_first[400], newest_first[1234]}  # page ends and a middle row
         conn = sqlite3.connect(store.path)
